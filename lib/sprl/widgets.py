@@ -1,0 +1,263 @@
+"""The one slider helper behind every interactive figure of the book.
+
+``interactive_figure(draw, p=Slider(...), k=Slider(...))`` turns a drawing
+function ``draw(**params) -> matplotlib.figure.Figure`` into
+
+* in a live kernel (Jupyter, Colab, Binder): ipywidgets sliders that redraw
+  the figure as they move;
+* in the HTML book, where no kernel runs: the figure at the default values
+  and range inputs that still move it, backed by frames rendered when the
+  book is built (PNG data URIs, switched by a short inline ``oninput``;
+  nothing is loaded from a CDN).
+
+The returned object carries both: a live widget whose MIME bundle also holds
+the static HTML.  With the environment variable ``SPRL_WIDGETS=html`` (set by
+``make book``) only the static HTML is produced, so the built book holds no
+widget state at all.  In a live kernel the static HTML holds the default
+frame only, so that a saved notebook still shows the figure on GitHub or
+nbviewer without paying for every frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import itertools
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Slider", "interactive_figure", "static_mode"]
+
+#: Most frames one static figure may carry (a few hundred KB of PNG at most).
+MAX_FRAMES = 64
+
+
+@dataclass(frozen=True)
+class Slider:
+    """One slider: its range, step, default value and the static frames.
+
+    Parameters
+    ----------
+    min, max, step : float
+        Range and resolution of the live slider.  Integer values everywhere
+        give an integer slider.
+    value : float
+        Default value: the figure shown first, live and in the HTML book.
+    label : str, optional
+        Text beside the slider (defaults to the parameter's name).
+    frames : int or sequence of float
+        Values pre-rendered for the HTML book: a count of evenly spaced
+        values over ``[min, max]`` (snapped to ``step``), or the values
+        themselves.  ``value`` is always among them.
+    """
+
+    min: float
+    max: float
+    step: float
+    value: float
+    label: str | None = None
+    frames: int | Sequence[float] = 7
+
+    def __post_init__(self):
+        if not (np.isfinite([self.min, self.max, self.step, self.value]).all()):
+            raise ValueError("Slider min, max, step and value must be finite numbers")
+        if not self.min < self.max:
+            raise ValueError(f"Slider min must be < max, got min={self.min}, max={self.max}")
+        if not self.step > 0:
+            raise ValueError(f"Slider step must be > 0, got {self.step}")
+        if not self.min <= self.value <= self.max:
+            raise ValueError(
+                f"Slider value must lie in [min, max] = [{self.min}, {self.max}], got {self.value}"
+            )
+        if isinstance(self.frames, (int, np.integer)) and self.frames < 1:
+            raise ValueError(f"Slider frames must be >= 1, got {self.frames}")
+
+    @property
+    def is_int(self) -> bool:
+        return all(float(x).is_integer() for x in (self.min, self.max, self.step, self.value))
+
+    def _cast(self, x):
+        return int(round(x)) if self.is_int else float(x)
+
+    def static_values(self) -> list:
+        """Sorted values pre-rendered for the HTML book (``value`` included)."""
+        if isinstance(self.frames, (int, np.integer)):
+            raw = np.linspace(self.min, self.max, int(self.frames))
+            raw = self.min + np.round((raw - self.min) / self.step) * self.step
+        else:
+            raw = np.asarray(self.frames, dtype=float)
+            if ((raw < self.min) | (raw > self.max)).any():
+                raise ValueError("Slider frames must lie in [min, max]")
+        values = np.unique(np.append(np.round(raw, 12), self.value))
+        return [self._cast(v) for v in values]
+
+
+def static_mode() -> bool:
+    """True when figures should be static HTML only (``SPRL_WIDGETS=html``)."""
+    return os.environ.get("SPRL_WIDGETS", "").lower() == "html"
+
+
+def _render_png(draw: Callable, params: dict, dpi: int) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig = draw(**params)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _format(x) -> str:
+    return str(x) if isinstance(x, int) else f"{x:.4g}"
+
+
+# Inline handler: the index of the frame is the mixed-radix number read off the
+# range inputs, in the order they appear; show that frame, hide the others.
+_ONINPUT = (
+    "var r=this.closest('.sprl-figure'),i=0;"
+    "r.querySelectorAll('input[type=range]').forEach(function(s){"
+    "i=i*(+s.max+1)+(+s.value);"
+    "s.nextElementSibling.textContent=JSON.parse(s.dataset.values)[+s.value];});"
+    "r.querySelectorAll('img.sprl-frame').forEach(function(m,j){m.hidden=(j!==i);});"
+)
+
+
+def _static_html(draw: Callable, sliders: dict, *, all_frames: bool, dpi: int) -> str:
+    names = list(sliders)
+    if all_frames:
+        grids = [sliders[n].static_values() for n in names]
+    else:
+        grids = [[sliders[n]._cast(sliders[n].value)] for n in names]
+    n_frames = int(np.prod([len(g) for g in grids]))
+    if n_frames > MAX_FRAMES:
+        raise ValueError(
+            f"interactive_figure would render {n_frames} frames (more than {MAX_FRAMES}); "
+            "give the sliders fewer frames"
+        )
+    default = tuple(sliders[n]._cast(sliders[n].value) for n in names)
+    frames, shown = [], 0
+    for index, combo in enumerate(itertools.product(*grids)):
+        frames.append(_render_png(draw, dict(zip(names, combo)), dpi))
+        if combo == default:
+            shown = index
+    uid = "sprl-" + hashlib.sha1(b"".join(frames)).hexdigest()[:12]
+
+    controls = []
+    position = np.unravel_index(shown, [len(g) for g in grids])
+    for name, grid, pos in zip(names, grids, position):
+        label = html.escape(sliders[name].label or name)
+        shown_values = html.escape(json.dumps([_format(v) for v in grid]))
+        disabled = " disabled" if len(grid) == 1 else ""
+        controls.append(
+            f'<label class="sprl-slider">{label} '
+            f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{pos}" '
+            f'aria-label="{label}" data-values="{shown_values}" '
+            f'oninput="{html.escape(_ONINPUT)}"{disabled}>'
+            f"<output>{html.escape(_format(grid[pos]))}</output></label>"
+        )
+    images = []
+    for index, png in enumerate(frames):
+        src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        hidden = "" if index == shown else " hidden"
+        images.append(
+            f'<img class="sprl-frame" src="{src}" alt="figure frame {index}" '
+            f'style="max-width:100%"{hidden}>'
+        )
+    return (
+        f'<div class="sprl-figure" id="{uid}">'
+        f'<div class="sprl-controls" style="display:flex;gap:1.5em;flex-wrap:wrap">'
+        f'{"".join(controls)}</div>{"".join(images)}</div>'
+    )
+
+
+class _StaticFigure:
+    """Static output: the HTML (with all frames) and a plain-text fallback."""
+
+    def __init__(self, markup: str, text: str):
+        self._markup, self._text = markup, text
+
+    def _repr_html_(self):
+        return self._markup
+
+    def __repr__(self):
+        return self._text
+
+
+def _live_widget(draw: Callable, sliders: dict, static_markup: str):
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    controls = {}
+    for name, s in sliders.items():
+        kind = widgets.IntSlider if s.is_int else widgets.FloatSlider
+        controls[name] = kind(
+            value=s._cast(s.value),
+            min=s._cast(s.min),
+            max=s._cast(s.max),
+            step=s._cast(s.step),
+            description=s.label or name,
+            continuous_update=False,
+        )
+
+    def show(**params):
+        fig = draw(**params)
+        display(fig)
+        plt.close(fig)
+
+    out = widgets.interactive_output(show, controls)
+
+    class LiveFigure(widgets.VBox):
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            data = bundle[0] if isinstance(bundle, tuple) else bundle
+            data["text/html"] = static_markup
+            return bundle
+
+    return LiveFigure([widgets.HBox(list(controls.values())), out])
+
+
+def interactive_figure(draw: Callable, /, *, dpi: int = 80, **sliders: Slider):
+    """Interactive figure of ``draw(**params)`` with one slider per keyword.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(**params)`` returns a :class:`matplotlib.figure.Figure`.  It
+        must be cheap (it runs once per frame when the book is built).
+    dpi : int
+        Resolution of the pre-rendered frames.
+    **sliders : Slider
+        One :class:`Slider` per keyword argument of ``draw``.
+
+    Returns
+    -------
+    object
+        The last expression of a cell: a live ipywidgets ``VBox`` in a kernel,
+        static HTML with pre-rendered frames when ``SPRL_WIDGETS=html``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> def draw(p):
+    ...     fig, ax = plt.subplots(figsize=(3, 2))
+    ...     ax.bar([0, 1], [1 - p, p])
+    ...     return fig
+    >>> fig = interactive_figure(draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3))
+    """
+    if not sliders:
+        raise ValueError("interactive_figure needs at least one Slider keyword argument")
+    for name, s in sliders.items():
+        if not isinstance(s, Slider):
+            raise ValueError(f"slider {name!r} must be a sprl.widgets.Slider, got {s!r}")
+    if static_mode():
+        markup = _static_html(draw, sliders, all_frames=True, dpi=dpi)
+        return _StaticFigure(markup, f"<interactive figure: {', '.join(sliders)}>")
+    markup = _static_html(draw, sliders, all_frames=False, dpi=dpi)
+    return _live_widget(draw, sliders, markup)
