@@ -40,15 +40,24 @@ def _check(k, S, p):
 
 
 def _log_odds(p: np.ndarray) -> np.ndarray:
-    r"""Return :math:`x = \log(q/p)` for an array ``p`` in [0, 1].
+    r"""Return :math:`x = \log(q/p)` for an array ``p`` in [0, 1], to full relative accuracy.
 
-    Written as ``log1p((q - p)/p)`` with ``q - p = 1 - 2p``, which is exact in
-    floating point for ``p >= 1/4``: so :math:`x` keeps full relative accuracy
-    however close :math:`p` is to :math:`1/2`.  ``p = 0`` gives ``+inf`` and
-    ``p = 1`` gives ``-inf``.
+    Three forms, each free of cancellation where it is used:
+
+    * ``p < 1/4``: ``log1p(-p) - log(p)`` (also right for subnormal ``p``);
+    * ``1/4 <= p <= 3/4``: ``log1p((1 - 2p)/p)``, where ``1 - 2p = q - p`` is exact,
+      so :math:`x` keeps its relative accuracy however close :math:`p` is to 1/2;
+    * ``p > 3/4``: ``log(q) - log1p(-q)`` with ``q = 1 - p`` exact (Sterbenz).
+
+    ``p = 0`` gives ``+inf`` and ``p = 1`` gives ``-inf``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p > 0, np.log1p((1.0 - 2.0 * p) / np.where(p > 0, p, 1.0)), np.inf)
+    p = np.asarray(p, dtype=float)
+    q = 1.0 - p
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        low = np.log1p(-p) - np.log(p)
+        mid = np.log1p((1.0 - 2.0 * p) / np.where(p > 0, p, 1.0))
+        high = np.log(q) - np.log1p(-q)
+    return np.where(p < 0.25, low, np.where(p > 0.75, high, mid))
 
 
 def win_probability(k, S, p):
@@ -97,12 +106,14 @@ def win_probability(k, S, p):
     k, p = np.broadcast_arrays(k, p)
     x = _log_odds(p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # p > 1/2 (x < 0): both expm1 terms lie in (-1, 0]; p = 1 gives x = -inf, fine.
+        # p > 1/2 (x < 0): both expm1 terms lie in (-1, 0].
         down = np.expm1(k * x) / np.expm1(S * x)
         # p < 1/2 (x > 0): divide numerator and denominator by e^{Sx}.
         up = np.exp((k - S) * x) * np.expm1(-k * x) / np.expm1(-S * x)
     f = np.where(x < 0, down, np.where(x > 0, up, k / S))
-    f = np.where(p == 0, (k == S).astype(float), f) + 0.0  # + 0.0 turns -0.0 into 0.0
+    # The degenerate games (x = +-inf) directly; + 0.0 turns -0.0 into 0.0.
+    f = np.where(p == 0, (k == S).astype(float), f)
+    f = np.where(p == 1, (k > 0).astype(float), f) + 0.0
     return f[()] if f.ndim == 0 else f
 
 

@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine:
+#   make book   create .venv (pinned requirements + sprl), execute every notebook, build the HTML
+#   make test   the whole suite: lib tests, every notebook under nbval, browser tests of the HTML
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HTML := _build/html/index.html
+BOOK_SOURCES := $(shell find book lib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.bib' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null) _config.yml _toc.yml
+
+.PHONY: book test test-lib test-notebooks test-browser clean help
+
+help:
+	@echo "make book   build the HTML book into _build/html (creates .venv first)"
+	@echo "make test   run the whole test suite (builds the book first if needed)"
+	@echo "make clean  remove _build (keeps .venv)"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	touch $(STAMP)
+
+# SPRL_WIDGETS=html: figures become pre-rendered HTML sliders (no kernel, no CDN needed).
+$(HTML): $(STAMP) $(BOOK_SOURCES)
+	SPRL_WIDGETS=html MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going
+	@touch $(HTML)
+
+book: $(HTML)
+	@echo "The book is at $(abspath _build/html/index.html)"
+
+test: $(HTML)
+	$(PY) -m pytest tests book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider
+
+test-lib: $(STAMP)
+	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider
+
+test-browser: $(HTML)
+	$(PY) -m pytest tests -m browser -p no:cacheprovider
+
+clean:
+	rm -rf _build

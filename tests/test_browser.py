@@ -1,0 +1,229 @@
+"""Browser tests of the built HTML book: headless Debian Chromium driven by Playwright.
+
+The book is served from 127.0.0.1 and every request that leaves the machine is
+blocked, so these tests also prove that no page depends on a CDN.  Outside CI
+they skip when Chromium or the built book is missing; in CI they never skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# sphinx-thebe's script is included twice by Jupyter Book; the second copy logs this.
+HARMLESS_CONSOLE = re.compile(r"THEBE_JS_URL.*already been declared|Identifier 'THEBE")
+
+
+def _toc_pages() -> list[str]:
+    """Every page named in _toc.yml, as a path relative to the HTML root."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [f + ".html" for f in files]
+
+
+PAGES = _toc_pages()
+CHAPTERS = [p for p in PAGES if Path(ROOT / p.replace(".html", ".ipynb")).exists()]
+
+
+def _missing_tool_reason() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if not (HTML / "index.html").exists():
+        return "the book is not built (make book)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server():
+    reason = _missing_tool_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+
+    class Quiet(handler.func):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser, server):
+    """Open a page of the book offline; return (page, console errors, failed requests)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    blocked: list[str] = []
+
+    def route(r):
+        host = urlparse(r.request.url).hostname
+        if host in ("127.0.0.1", None) or r.request.url.startswith("data:"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+
+    def _open(path: str):
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.goto(f"{server}/{path}", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        return page, errors, failed, blocked
+
+    yield _open
+    context.close()
+
+
+def _wait_for_math(page):
+    page.wait_for_function(
+        "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+        " && document.querySelectorAll('.math').length === 0"
+        " || document.querySelectorAll('mjx-container').length > 0",
+        timeout=30_000,
+    )
+    page.evaluate("() => MathJax.startup.promise")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_offline_without_errors(open_page, path):
+    page, errors, failed, blocked = open_page(path)
+    real_errors = [e for e in errors if not HARMLESS_CONSOLE.search(e)]
+    local_failures = [u for u in failed if urlparse(u).hostname == "127.0.0.1"]
+    assert not real_errors, f"console errors on {path}: {real_errors}"
+    assert not local_failures, f"requests that failed on {path}: {local_failures}"
+    assert page.locator("h1").count() >= 1
+    # Every image that is displayed has loaded (naturalWidth > 0).
+    broken = page.evaluate(
+        "() => [...document.images].filter(i => !i.hidden && i.offsetParent !== null"
+        " && !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))"
+    )
+    assert not broken, f"images that did not load on {path}: {broken}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_math_renders(open_page, path):
+    page, *_ = open_page(path)
+    _wait_for_math(page)
+    assert page.locator("mjx-container").count() > 5
+    # MathJax is served with the book, not from a CDN.
+    sources = page.evaluate("() => [...document.scripts].map(s => s.src).filter(Boolean)")
+    mathjax = [s for s in sources if "mathjax" in s.lower() or "tex-chtml" in s]
+    assert mathjax and all(urlparse(s).hostname == "127.0.0.1" for s in mathjax), mathjax
+    # Raw TeX left in the prose (code blocks, which show the lib's docstrings, excluded).
+    text = page.evaluate(
+        "() => { const a = document.querySelector('article').cloneNode(true);"
+        " a.querySelectorAll('pre, .highlight, script').forEach(e => e.remove());"
+        " return a.innerText; }"
+    )
+    assert "$$" not in text and "\\frac" not in text and "\\begin{" not in text
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_theorems_exercises_and_solutions_present(open_page, path):
+    page, *_ = open_page(path)
+    assert page.locator("div.proof, div.theorem, div.lemma, div.definition").count() >= 1
+    assert page.locator("div.exercise").count() >= 1
+    assert page.locator("div.solution, details.solution, .dropdown").count() >= 1
+    # Solutions start folded.
+    opened = page.evaluate(
+        "() => [...document.querySelectorAll('details.solution, details.dropdown')]"
+        ".filter(d => d.open).length"
+    )
+    assert opened == 0
+
+
+def test_navigation_reaches_every_chapter(open_page):
+    page, *_ = open_page("book/intro.html")
+    hrefs = page.evaluate(
+        "() => [...document.querySelectorAll('nav.bd-docs-nav a.reference.internal')]"
+        ".map(a => new URL(a.href).pathname)"
+    )
+    for path in PAGES[1:]:
+        assert any(h.endswith(path) for h in hrefs), f"{path} missing from the navigation"
+    # Numbering follows the notes: chapter 1.1.1 is 'Gambling Problems'.
+    nav_text = page.locator("nav.bd-docs-nav").text_content()
+    assert re.search(r"1\.1\.1\.?\s+Gambling Problems", nav_text), nav_text[:500]
+
+
+def test_launch_and_download_buttons(open_page):
+    page, *_ = open_page("book/stochastic/01-gamblers-ruin.html")
+    html = page.content()
+    assert "colab.research.google.com" in html and "mybinder.org" in html
+    assert page.locator("a[href$='01-gamblers-ruin.ipynb']").count() >= 1
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_slider_moves_the_figure_without_a_kernel(open_page, path):
+    page, *_ = open_page(path)
+    figures = page.locator(".sprl-figure")
+    assert figures.count() >= 1, "every chapter has an interactive figure"
+    for i in range(figures.count()):
+        figure = figures.nth(i)
+        figure.scroll_into_view_if_needed()
+        visible = figure.locator("img.sprl-frame:not([hidden])")
+        assert visible.count() == 1
+        before = visible.get_attribute("src")
+        assert before.startswith("data:image/png;base64,")
+        slider = figure.locator("input[type=range]:not([disabled])").first
+        maximum = int(slider.get_attribute("max"))
+        current = int(slider.input_value())
+        target = 0 if current != 0 else maximum
+        slider.fill(str(target))  # sets the value and fires 'input'
+        after_img = figure.locator("img.sprl-frame:not([hidden])")
+        assert after_img.count() == 1
+        assert after_img.get_attribute("src") != before, f"slider {i} on {path} did not redraw"
+        assert after_img.evaluate("i => i.complete && i.naturalWidth > 0")
+        label = slider.evaluate("s => s.nextElementSibling.textContent")
+        assert label == __import__("json").loads(slider.get_attribute("data-values"))[target]

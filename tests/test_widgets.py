@@ -1,0 +1,91 @@
+"""Tests of sprl.widgets: live sliders in a kernel, pre-rendered frames for the HTML book."""
+
+import re
+
+import matplotlib
+
+matplotlib.use("agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from sprl.widgets import MAX_FRAMES, Slider, interactive_figure  # noqa: E402
+
+
+def draw(p, n=3):
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.bar(range(n), [p**i for i in range(n)])
+    ax.set_title(f"p={p} n={n}")
+    return fig
+
+
+def test_slider_static_values_include_default_and_snap_to_step():
+    s = Slider(0.0, 1.0, 0.1, 0.45, frames=3)
+    assert s.static_values() == [0.0, 0.45, 0.5, 1.0]
+    assert Slider(1, 9, 1, 4, frames=[2, 8]).static_values() == [2, 4, 8]
+    assert Slider(1, 9, 1, 4).is_int and not s.is_int
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"min": 1.0, "max": 0.0}, "min must be < max"),
+        ({"step": 0.0}, "step must be > 0"),
+        ({"value": 2.0}, "value must lie in"),
+        ({"frames": 0}, "frames must be >= 1"),
+        ({"min": float("nan")}, "finite"),
+    ],
+)
+def test_slider_rejects_bad_ranges(kwargs, match):
+    args = {"min": 0.0, "max": 1.0, "step": 0.1, "value": 0.5} | kwargs
+    with pytest.raises(ValueError, match=match):
+        Slider(**args)
+
+
+def test_static_mode_renders_every_frame(monkeypatch):
+    monkeypatch.setenv("SPRL_WIDGETS", "html")
+    fig = interactive_figure(
+        draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3), n=Slider(2, 4, 1, 3, frames=[2, 4])
+    )
+    markup = fig._repr_html_()
+    frames = re.findall(r'<img class="sprl-frame" src="data:image/png;base64,', markup)
+    assert len(frames) == 3 * 3  # p in {0.1, 0.5, 0.9} x n in {2, 3, 4}
+    assert markup.count("hidden>") == len(frames) - 1  # only the default frame shows
+    assert markup.count('type="range"') == 2
+    assert "http" not in markup  # nothing loaded from anywhere
+    # Deterministic: the same figure gives byte-identical HTML (stable ids for the book).
+    again = interactive_figure(
+        draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3), n=Slider(2, 4, 1, 3, frames=[2, 4])
+    )._repr_html_()
+    assert again == markup
+    # The default frame is the one with p=0.5, n=3: index 1 * 3 + 1 in row-major order.
+    imgs = re.findall(r"<img [^>]*>", markup)
+    assert "hidden" not in imgs[4] and all("hidden" in m for i, m in enumerate(imgs) if i != 4)
+
+
+def test_static_mode_refuses_too_many_frames(monkeypatch):
+    monkeypatch.setenv("SPRL_WIDGETS", "html")
+    with pytest.raises(ValueError, match="frames"):
+        interactive_figure(draw, p=Slider(0, 1, 0.01, 0.5, frames=MAX_FRAMES + 1))
+
+
+def test_live_mode_gives_sliders_and_a_static_fallback(monkeypatch):
+    monkeypatch.delenv("SPRL_WIDGETS", raising=False)
+    import ipywidgets
+
+    fig = interactive_figure(draw, p=Slider(0.1, 0.9, 0.1, 0.5), n=Slider(2, 4, 1, 3))
+    assert isinstance(fig, ipywidgets.VBox)
+    controls = fig.children[0].children
+    assert isinstance(controls[0], ipywidgets.FloatSlider) and controls[0].value == 0.5
+    assert isinstance(controls[1], ipywidgets.IntSlider) and controls[1].value == 3
+    bundle = fig._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/html"].count('class="sprl-frame"') == 1  # default frame only
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="at least one Slider"):
+        interactive_figure(draw)
+    with pytest.raises(ValueError, match="slider 'p'"):
+        interactive_figure(draw, p=(0, 1, 0.1, 0.5))
