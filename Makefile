@@ -9,11 +9,12 @@ STAMP := $(VENV)/.installed
 HTML := _build/html/index.html
 BOOK_SOURCES := $(shell find book lib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.bib' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null) _config.yml _toc.yml
 
-.PHONY: book test test-lib test-notebooks test-browser clean help
+.PHONY: book student test test-lib test-notebooks test-browser clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv first)"
 	@echo "make test   run the whole test suite (builds the book first if needed)"
+	@echo "make student  a student edition without solutions, into _build/student/html"
 	@echo "make clean  remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -29,6 +30,18 @@ $(HTML): $(STAMP) $(BOOK_SOURCES)
 
 book: $(HTML)
 	@echo "The book is at $(abspath _build/html/index.html)"
+
+# Student edition: the same book with every solution removed (book/_ext/student_edition.py),
+# for handing chapters out as assignments.
+student: $(STAMP)
+	mkdir -p _build/student
+	$(PY) -c "import yaml; c = yaml.safe_load(open('_config.yml')); \
+	import os; c['sphinx']['local_extensions'] = {'student_edition': os.path.abspath('book/_ext')}; \
+	c['title'] += ' (student edition)'; \
+	yaml.safe_dump(c, open('_build/student/_config.yml', 'w'), sort_keys=False)"
+	SPRL_WIDGETS=html MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going \
+		--config _build/student/_config.yml --path-output _build/student
+	@echo "The student edition is at $(abspath _build/student/_build/html/index.html)"
 
 test: $(HTML)
 	$(PY) -m pytest tests book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider
