@@ -327,3 +327,14 @@ def test_simulate_bad_input(kwargs, name):
     args = {"k": 3, "S": 10, "p": 0.5, "n_games": 10} | kwargs
     with pytest.raises(ValueError, match=rf"^{name} "):
         simulate_ruin(**args)
+
+
+@pytest.mark.parametrize("S", [10**6, 10**8])
+@pytest.mark.parametrize("v", [0.99, 1.01, 1.5, 10.0])
+def test_duration_accurate_for_huge_S_just_past_the_series_range(S, v):
+    """|S log(q/p)| = v near 1 is where the closed form used to cancel (k near S)."""
+    p = 1 / (1 + np.exp(v / S))  # so that S * log(q/p) = v exactly enough
+    for pp in (p, 1 - p):
+        for k in (1, S // 2, S // 2 + 1, S - 1):
+            assert expected_duration(k, S, pp) == pytest.approx(float(exact_h(k, S, pp)),
+                                                                rel=1e-13)
