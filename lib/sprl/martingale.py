@@ -328,7 +328,7 @@ def doubling_strategy(p, n_rounds, n_paths, rng=None):
 
        W_n = -(2^n - 1) \ (n < T), \qquad W_n = 1 \ (n \ge T),
 
-    the martingale transform of the fair walk by the predictable stakes
+    the martingale transform of the p-walk (the fair walk when p = 1/2) by the predictable stakes
     :math:`H_k = 2^{k-1}\,\mathbb 1\{T \ge k\}`.  So :math:`W_T = 1` almost
     surely while :math:`\mathbb E W_n = 1 - (2q)^n`, which is ``0`` for every
     ``n`` when ``p = 1/2``: optional stopping fails because neither ``T`` nor
