@@ -44,10 +44,10 @@ student: $(STAMP)
 	@echo "The student edition is at $(abspath _build/student/_build/html/index.html)"
 
 test: $(HTML)
-	$(PY) -m pytest tests book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider
+	$(PY) -m pytest tests lib book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider
 
 test-lib: $(STAMP)
-	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
+	$(PY) -m pytest tests lib -m "not browser" -p no:cacheprovider
 
 test-notebooks: $(STAMP)
 	$(PY) -m pytest book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider

@@ -255,7 +255,7 @@ def interactive_figure(draw: Callable, /, *, dpi: int = 72, **sliders: Slider):
     ...     fig, ax = plt.subplots(figsize=(3, 2))
     ...     ax.bar([0, 1], [1 - p, p])
     ...     return fig
-    >>> fig = interactive_figure(draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3))
+    >>> figure = interactive_figure(draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3))  # doctest: +SKIP
     """
     if not sliders:
         raise ValueError("interactive_figure needs at least one Slider keyword argument")
