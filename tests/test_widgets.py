@@ -89,3 +89,25 @@ def test_bad_arguments():
         interactive_figure(draw)
     with pytest.raises(ValueError, match="slider 'p'"):
         interactive_figure(draw, p=(0, 1, 0.1, 0.5))
+
+
+def test_progress_bar_is_plain_text_in_the_html_book(monkeypatch, capsys):
+    monkeypatch.setenv("SPRL_WIDGETS", "html")
+    from sprl.widgets import progress_bar
+
+    with progress_bar(total=50, desc="train") as bar:
+        for _ in range(50):
+            bar.update(1)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "train" in out and "50/50" in out and "100%" in out
+
+
+def test_progress_bar_is_tqdm_auto_in_a_kernel(monkeypatch):
+    monkeypatch.delenv("SPRL_WIDGETS", raising=False)
+    from tqdm.auto import tqdm
+
+    from sprl.widgets import progress_bar
+
+    bar = progress_bar(total=3, disable=True)
+    assert isinstance(bar, tqdm)
+    bar.close()
