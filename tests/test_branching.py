@@ -168,6 +168,54 @@ def test_extinction_near_critical_and_tiny():
     assert alpha == pytest.approx(float(_mp_poisson_alpha(100)), rel=1e-12)
 
 
+def _mp_alpha(pmf):
+    """Smallest root of G(s) = s in [0, 1] for the normalised float law, by bisection on
+    T(s) - 1 (T the tail generating function) at 50 digits; 1 if mu <= 1."""
+    p = _mp_pmf(pmf)
+    tails = [mpmath.fsum(p[j + 1:]) for j in range(len(p) - 1)]
+    if p[0] == 0:
+        return mpmath.mpf(0)
+    if mpmath.fsum(t for t in tails) <= 1:  # T(1) = mu
+        return mpmath.mpf(1)
+    lo, hi = mpmath.mpf(0), mpmath.mpf(1)  # T(lo) < 1 <= T(hi)
+    for _ in range(180):
+        mid = (lo + hi) / 2
+        if mpmath.fsum(t * mid**j for j, t in enumerate(tails)) < 1:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def test_extinction_supercritical_with_tiny_variance():
+    """mu - 1 = 8e-16 looks critical, but sigma^2 = 2e-10 makes 1 - alpha = 8e-6
+    (1 - alpha ~ 2 (mu - 1) / sigma^2).  The old rule "mean within 4 ulps of 1 is
+    critical" returned 1.0 here."""
+    a = 1e-10
+    b = a + 8e-16
+    pmf = [a, 1 - a - b, b]
+    # exact: G(s) = s has the roots 1 and p0/p2 (the normalisation cancels)
+    exact = Fraction(a) / Fraction(b)
+    assert 1 - float(exact) == pytest.approx(8.0e-6, rel=1e-4)
+    alpha = br.extinction_probability(pmf)
+    assert abs(Fraction(alpha) - exact) < Fraction(2**-53)  # within half an ulp below 1
+    assert abs(alpha - float(_mp_alpha(pmf))) < 1.2e-16
+    # more laws just above criticality, with small and with ordinary variances
+    for pmf in (
+        [1e-9, 1 - 2e-9 - 5e-16, 0.0, 1e-9 / 2 + 5e-16 / 2, 0.0],
+        [1e-12, 1 - 2e-12 - 4e-17, 1e-12 + 4e-17],  # mu - 1 = 4e-17, 1 - alpha = 4e-5
+        [0.25 - 1e-12, 0.5, 0.25 + 1e-12],
+        br.poisson_pmf(1 + 1e-9),
+    ):
+        pmf = np.array(pmf) / math.fsum(pmf)
+        ref = _mp_alpha(pmf)
+        alpha = br.extinction_probability(pmf)
+        assert 0.999 < alpha < 1.0
+        assert abs(alpha - float(ref)) < 2.3e-16, (pmf, alpha, float(ref))
+        # 1 - alpha to a small relative error, up to the rounding of alpha itself
+        assert abs((1 - alpha) / float(1 - ref) - 1) < 1.2e-16 / float(1 - ref) + 1e-13
+
+
 @pytest.mark.parametrize(
     "pmf",
     [

@@ -343,6 +343,52 @@ def test_sparse_input_gives_the_same_answers():
                                markov.hitting_probability(P), rtol=1e-12)
 
 
+def test_sparse_kmr_chain_keeps_entrywise_accuracy():
+    """Sparse input used to go through a sparse LU: on the KMR chain as a csr_array,
+    expected_return_time raised RuntimeError ("Factor is exactly singular") for
+    j = 0..16 and missed Kac's formula by 0.04 at j = 17.  Now it is densified and
+    solved by GTH, with the accuracy of dense input."""
+    P = kmr(27, 1 / 3, 1e-2)
+    S = sp.csr_array(P)
+    pi = birth_death_exact(P)
+    for j in range(28):
+        mu = markov.expected_return_time(S, j)
+        assert abs(mu[j] * pi[j] - 1) < 4e-15, j  # Kac: mu_j(j) = 1 / pi_j, pi_j down to 1e-35
+        np.testing.assert_allclose(mu, markov.expected_return_time(P, j), rtol=1e-15)
+    # absorbing ends: absorption probabilities down to ~1e-35, against exact rationals
+    Pa = P.copy()
+    Pa[[0, 27]] = 0.0
+    Pa[0, 0] = Pa[27, 27] = 1.0
+    Sa = sp.csr_array(Pa)
+    B = markov.absorption_probabilities(Sa, [0, 27])
+    np.testing.assert_array_equal(B, markov.absorption_probabilities(Pa, [0, 27]))
+    F = fraction_matrix(Pa)
+    A = [[int(i == j) - F[i][j] for j in range(1, 27)] for i in range(1, 27)]
+    X = fraction_solve(A, [[F[i][27], Fraction(1)] for i in range(1, 27)])
+    exact_win = np.array([float(x[0]) for x in X])
+    assert exact_win.min() < 1e-12
+    assert np.max(np.abs(B[1:27, 1] / exact_win - 1)) < 1e-14
+    t = markov.expected_absorption_time(Sa, [0, 27])
+    assert np.max(np.abs(t[1:27] / np.array([float(x[1]) for x in X]) - 1)) < 1e-14
+    np.testing.assert_array_equal(markov.fundamental_matrix(Sa, [0, 27]),
+                                  markov.fundamental_matrix(Pa, [0, 27]))
+    np.testing.assert_allclose(markov.stationary_distribution(S), pi, rtol=4e-15)
+
+
+def test_large_sparse_systems_raise_valueerror_not_runtimeerror(monkeypatch):
+    """Above SPARSE_DENSE_MAX states a sparse system goes to splu; a numerically singular
+    factor must surface as a ValueError naming P, never as splu's RuntimeError."""
+    monkeypatch.setattr(markov, "SPARSE_DENSE_MAX", 8)
+    S = sp.csr_array(kmr(27, 1 / 3, 1e-2))
+    with pytest.raises(ValueError, match="^P is sparse.*numerically singular"):
+        markov.expected_return_time(S, 0)
+    # where splu does succeed it is only backward stable: its error is up to
+    # cond(I - Q) eps relative to the largest entry (1.2e-4 here; GTH: 1e-15)
+    mu = markov.expected_return_time(S, 27)
+    np.testing.assert_allclose(mu, markov.expected_return_time(kmr(27, 1 / 3, 1e-2), 27),
+                               rtol=1e-3)
+
+
 # ---------------------------------------------- exact references (Fractions)
 
 

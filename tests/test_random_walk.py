@@ -129,6 +129,43 @@ def test_first_return_pmf_large_n_against_mpmath():
     assert rw.first_return_pmf(10**4, 0.5) > 0
 
 
+def _mp_first_return(k, p):
+    """g(2k) and h(2k) for the float p, at 60 digits."""
+    with mpmath.workdps(60):
+        pm = mpmath.mpf(float(p))
+        h = mpmath.binomial(2 * k, k) * (pm * (1 - pm)) ** k
+        return h / (2 * k - 1), h, abs(float(mpmath.log(4 * pm * (1 - pm))))
+
+
+@pytest.mark.parametrize("p", [1e-10, 1e-12, 1e-17, 5e-17, 1 - 1e-10, 0.1, 0.2499, 0.7501])
+def test_first_return_pmf_near_p_zero_and_one_against_mpmath(p):
+    """log(4pq) must not be formed as log1p(-(1 - 2p)**2) far from p = 1/2: that gave g(2)
+    with relative errors 8e-8 at p = 1e-10, 2e-5 at 1e-12, 0.11 at 5e-17, and 0.0 at 1e-17."""
+    for k in (1, 2, 5, 20):
+        g_ref, h_ref, L = _mp_first_return(k, p)
+        if g_ref < 1e-300:
+            continue
+        bound = (4 + 2 * np.log(k + 1) + k * (2 * L + 3)) * 2.2205e-16  # the docstring's bound
+        assert abs(rw.first_return_pmf(2 * k, p) / float(g_ref) - 1) < bound
+        assert abs(rw.return_pmf(2 * k, p) / float(h_ref) - 1) < bound
+    assert rw.first_return_pmf(2, p) > 0.0
+
+
+def test_first_return_pmf_error_bound_holds_on_a_grid():
+    """The relative-error bound of the docstring, on a grid of p and k (60-digit mpmath)."""
+    rng = np.random.default_rng(4)
+    ps = np.r_[rng.random(12), 0.5 + 1e-3 * rng.standard_normal(4),
+               10.0 ** rng.uniform(-200, -1, 4), 0.25, 0.75, 0.5]
+    for p in ps:
+        for k in (1, 3, 30, 31, 1000, 10**5):
+            g_ref, _, L = _mp_first_return(k, p)
+            if g_ref < 1e-300:
+                continue
+            edge = min(p, 1 - p) < 0.25
+            bound = (4 + 2 * np.log(k + 1) + k * (2 * L + 3 * edge)) * 2.2205e-16
+            assert abs(rw.first_return_pmf(2 * k, p) / float(g_ref) - 1) < bound, (p, k)
+
+
 def test_renewal_convolution_exact():
     """h(n) = sum_{k} g(n - k) h(k) for n >= 1, exactly over the rationals, and the
     floats of the library equal the exact values."""

@@ -59,8 +59,6 @@ __all__ = [
 ]
 
 _EPS = np.finfo(float).eps
-#: Laws whose mean is within this many units of roundoff of 1 are treated as critical.
-_CRITICAL_ULPS = 4
 #: Mass left beyond the truncation point of the Poisson and geometric builders.
 _TAIL = 1e-18
 
@@ -105,23 +103,41 @@ def _horner(coef: np.ndarray, s: np.ndarray) -> np.ndarray:
     return out
 
 
-def _mean(p: np.ndarray) -> tuple[float, float, float]:
-    """Mean ``mu = sum_k k p[k]``, ``mu - 1`` (both correctly rounded) and ``log mu``.
+def _exact_terms(p: np.ndarray, weights: np.ndarray) -> list[float]:
+    """Floats whose exact sum is ``sum_k weights[k] * p[k]`` (integer weights below 2**26).
 
-    Each mass is split (Veltkamp) into a 26-bit head and a tail so that both
-    products with ``k < 2**26`` are exact; ``math.fsum`` then rounds once.
-    Keeping ``mu - 1`` apart matters near a critical law, where ``mu`` itself
-    is only known to 1e-16 *absolute* but ``mu - 1`` to full relative accuracy.
+    Each mass is split (Veltkamp) into a 26-bit head and a tail, so that both
+    products with an integer weight below ``2**26`` are exact; ``math.fsum`` of
+    the list is then the correctly rounded value of the sum.
     """
-    k = np.arange(p.size, dtype=float)
     if p.size < 2**26:
         c = p * 134217729.0  # 2**27 + 1
         head = c - (c - p)
-        terms = list(np.concatenate((k * head, k * (p - head))))
-    else:  # not a realistic offspring law; products rounded once each
-        terms = list(k * p)
-    mu = math.fsum(terms)
-    dmu = math.fsum(terms + [-1.0])
+        return list(np.concatenate((weights * head, weights * (p - head))))
+    return list(weights * p)  # not a realistic offspring law; products rounded once each
+
+
+def _excess(p: np.ndarray) -> float:
+    r""":math:`\sum_k (k - 1)\,p_k`, correctly rounded for the float64 masses.
+
+    Its sign is exactly the sign of :math:`\mu - 1` for the law :math:`p / \sum_k p_k`
+    (it equals :math:`(\mu - 1)\sum_k p_k`), whatever the rounding of the masses'
+    sum: it decides criticality.
+    """
+    return math.fsum(_exact_terms(p, np.arange(-1, p.size - 1, dtype=float)))
+
+
+def _mean(p: np.ndarray) -> tuple[float, float, float]:
+    r"""Mean ``mu``, ``mu - 1`` and ``log mu`` of the law ``p / sum(p)``.
+
+    ``mu - 1`` is computed as :math:`\sum_k (k-1)p_k / \sum_k p_k` from exact
+    products (:func:`_excess`), not as ``mu - 1``: near a critical law ``mu``
+    itself is only known to 1e-16 *absolute*, while ``mu - 1`` keeps full relative
+    accuracy (and its exact sign, even when the masses do not sum to exactly 1).
+    """
+    total = math.fsum(p)
+    mu = math.fsum(_exact_terms(p, np.arange(p.size, dtype=float))) / total
+    dmu = _excess(p) / total
     if mu == 0.0:
         log_mu = -math.inf
     elif dmu > -0.5:
@@ -348,17 +364,37 @@ def extinction_probability(pmf):
 
     Notes
     -----
+    *Criticality* is decided from the exact sign of
+    :math:`\sum_k (k - 1)\,p_k = (\mu - 1)\sum_k p_k` for the float64 masses
+    (every product is exact, summed by ``math.fsum``), so a law is treated as
+    critical only when it is critical.  No tolerance on :math:`\mu - 1` would
+    do: near criticality :math:`1 - \alpha \approx 2(\mu - 1)/\sigma^2`, so
+    with a small variance a mean :math:`1 + 8 \times 10^{-16}` can give
+    :math:`1 - \alpha = 8 \times 10^{-6}`.
+
     For :math:`s < 1`, :math:`G(s) = s` is equivalent to :math:`T(s) = 1` with
     the tail generating function :math:`T(s) = \sum_j \mathbb{P}(Y > j) s^j`
     (non-negative coefficients, :math:`T(0) = 1 - p_0`, :math:`T(1) = \mu`), so
     the root is bracketed in :math:`[0, 1]` when :math:`\mu > 1`.  Brent's
-    method is run on :math:`T(s) - 1` for :math:`s > 1/2` (no cancellation as
-    :math:`\alpha \to 1`) and on the equal :math:`(s - G(s))/(1 - s)` for
-    :math:`s \le 1/2` (keeps tiny roots such as :math:`e^{-100}` accurate), to
-    a relative accuracy of 4 units of roundoff.  A law whose mean (summed from tail
-    probabilities) lies within 4 units of roundoff of 1 is treated as
-    critical: a float64 pmf cannot tell it from one.  (The mean is the correctly
-    rounded value of :math:`\sum_k k p_k` for the float64 masses.)
+    method (relative tolerance 4 units of roundoff) is run
+
+    * for a root :math:`\alpha \le 1/2`, on :math:`(s - G(s))/(1 - s)` (keeps
+      tiny roots such as :math:`e^{-100}` accurate);
+    * for a root :math:`\alpha > 1/2`, on :math:`u = 1 - s`, with
+
+      .. math::
+
+         T(1 - u) - 1 = (\mu - 1) - \sum_{j \ge 1} \mathbb{P}(Y > j)\,
+         \bigl(1 - (1 - u)^j\bigr),
+
+      :math:`\mu - 1` from exact products and every term of the sum positive
+      (:math:`1 - (1-u)^j` by ``expm1``/``log1p``): :math:`1 - \alpha` comes out
+      with a small *relative* error however close :math:`\alpha` is to 1, and
+      :math:`\alpha = 1 - u` is correctly rounded up to a few units.  So a
+      slightly supercritical float law can still return ``1.0``, when
+      :math:`1 - \alpha` is below half a unit of roundoff: ``geometric_pmf(0.5)``
+      has :math:`\mu - 1 = 5 \times 10^{-17}` after rounding of its masses and
+      :math:`1 - \alpha \approx 5 \times 10^{-17}`.
 
     Examples
     --------
@@ -372,24 +408,30 @@ def extinction_probability(pmf):
     p = _pmf(pmf)
     if p[0] == 0.0:
         return 0.0
-    mu, dmu, _ = _mean(p)
-    if dmu <= _CRITICAL_ULPS * _EPS:
+    excess = _excess(p)  # (mu - 1) * sum(p), exact sign
+    if excess <= 0.0:
         return 1.0
-    tails = _tails(p)
+    tails = _tails(p)  # tails[j] = P(Y > j), sums of masses
+    j = np.arange(1, tails.size, dtype=float)
+    tj = tails[1:]
 
-    def f(s):
-        # (s - G(s)) / (1 - s) = T(s) - 1, evaluated where it does not cancel:
-        # near 0 from G (T(0) = 1 - p0 rounds to 1 when p0 is tiny), near 1 from T.
-        s_arr = np.array(s)
-        if s == 1.0:
-            return dmu  # T(1) - 1 = mu - 1, correctly rounded
-        if s <= 0.5:
-            return (s - float(_horner(p, s_arr))) / (1.0 - s)
-        return float(_horner(tails, s_arr)) - 1.0
+    def low(s):
+        # (s - G(s)) / (1 - s) = T(s) - 1 for s <= 1/2 (T(0) = 1 - p0 would round).
+        return (s - float(_horner(p, np.array(s)))) / (1.0 - s)
 
-    # f(0) = -p0 < 0 and f(1) = mu - 1 > 0.
-    root = optimize.brentq(f, 0.0, 1.0, xtol=np.finfo(float).tiny, rtol=4 * _EPS, maxiter=500)
-    return float(root)
+    def high(u):
+        # (T(1 - u) - 1) * sum(p): excess minus a sum of positive terms.
+        if u == 0.0:
+            return excess
+        return excess - math.fsum(tj * -np.expm1(j * math.log1p(-u)))
+
+    opts = dict(xtol=np.finfo(float).tiny, rtol=4 * _EPS, maxiter=500)
+    if high(0.5) < 0.0:  # high(0) = excess > 0: the root is above 1/2
+        return 1.0 - float(optimize.brentq(high, 0.0, 0.5, **opts))
+    if low(0.5) <= 0.0:  # both forms vanish at 1/2 to rounding
+        return 0.5
+    # low(0) = -p0 < 0 < low(1/2)
+    return float(optimize.brentq(low, 0.0, 0.5, **opts))
 
 
 def extinction_time_pmf(pmf, n_max):
@@ -485,10 +527,19 @@ def simulate_branching(pmf, n_generations, n_runs, rng=None, *, max_population=1
         Cap against blow-up (default :math:`10^{15}`, below :math:`2^{53}` so
         every count is an exact float).  A run whose population exceeds it is
         no longer sampled: its later generations are advanced by their mean,
-        :math:`X_{n+1} = \mu X_n` (by the law of large numbers the relative
-        error is about :math:`\sigma/(\mu\sqrt{X_n}) < 10^{-7}`, and such a run
-        dies out with probability :math:`\alpha^{X_n} \approx 0`).  Values too
-        large for float64 become ``inf``.
+        :math:`X_{n+1} = \mu X_n`.  This drops the random fluctuation of
+        :math:`X_{n+1}/X_n` around :math:`\mu`, whose standard deviation is
+        :math:`\sigma/(\mu\sqrt{X_n}) \le 3.2 \times 10^{-8}\,\sigma/\mu` at the
+        default cap: below :math:`10^{-7}` only when :math:`\sigma/\mu \le 3`
+        (the law :math:`p_0 = 0.99`, :math:`p_{200} = 0.01`, with
+        :math:`\mu = 2` and :math:`\sigma/\mu \approx 10`, gives
+        :math:`3 \times 10^{-7}`).  The fluctuations dropped in all later
+        generations add up to a relative standard deviation of
+        :math:`\sigma/(\mu\sqrt{X_n}) \cdot (1 - 1/\mu)^{-1/2}` (they are
+        independent and shrink by :math:`\mu^{-1/2}` per generation): a
+        factor 1.4 more for :math:`\mu = 2`, 10 for :math:`\mu = 1.01`.  Such a
+        run dies out with probability :math:`\alpha^{X_n} \approx 0`.  Values
+        too large for float64 become ``inf``.
 
     Returns
     -------

@@ -23,9 +23,13 @@ the generating functions are
 
 Everything is evaluated without overflow or cancellation: binomial
 coefficients through :math:`u_k = \binom{2k}{k}4^{-k}` (a table for small
-:math:`k`, an asymptotic series beyond), :math:`4pq = 1 - (p - q)^2` through
-``log1p``, and :math:`1 - 4pqs^2` as the sum of non-negative terms
-:math:`(p - q)^2 + 4pq(1 - s)(1 + s)`.
+:math:`k`, an asymptotic series beyond), :math:`\log(4pq)` as
+:math:`\operatorname{log1p}(-(p - q)^2)` for :math:`1/4 \le p \le 3/4` and as
+:math:`\log 4 + \log p + \operatorname{log1p}(-p)` (mirrored for
+:math:`p > 3/4`) outside, and :math:`1 - 4pqs^2` as the sum of non-negative
+terms :math:`(p - q)^2 + 4pq(1 - s)(1 + s)`.  The point probabilities are
+computed as :math:`\exp` of a sum of logarithms, so their relative error grows
+with the size of the exponent (see :func:`first_return_pmf`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ __all__ = [
 _U_TABLE_SIZE = 30
 _U_TABLE = np.array([float(Fraction(comb(2 * k, k), 4**k)) for k in range(_U_TABLE_SIZE)])
 _LOG_SQRT_PI = 0.5 * np.log(np.pi)
+_LOG_4 = np.log(4.0)
 
 
 def _log_central(k: np.ndarray) -> np.ndarray:
@@ -92,10 +97,30 @@ def _log_central(k: np.ndarray) -> np.ndarray:
 
 
 def _log_4pq(p: np.ndarray) -> np.ndarray:
-    r""":math:`\log(4pq) = \log(1 - (p - q)^2)`, accurate as :math:`p \to 1/2`."""
+    r""":math:`\log(4pq)` with a small absolute error for every :math:`p \in [0, 1]`.
+
+    Three branches, so that nothing cancels:
+
+    * :math:`1/4 \le p \le 3/4`: :math:`\log(4pq) = \operatorname{log1p}(-d^2)` with
+      :math:`d = q - p = 1 - 2p` (exact in floating point there), accurate as
+      :math:`p \to 1/2`;
+    * :math:`p < 1/4`: :math:`\log 4 + \log p + \operatorname{log1p}(-p)`;
+    * :math:`p > 3/4`: the same with :math:`q = 1 - p` (exact there) in place of :math:`p`.
+
+    (``log1p(-d*d)`` alone cancels as :math:`d^2 \to 1`: the rounding of
+    :math:`d^2` leaves :math:`1 - d^2 = 4pq` with a relative error of order
+    :math:`\varepsilon/(4pq)`, and :math:`d^2` rounds to 1, so the result to
+    :math:`\log 1 = 0`, for :math:`p \lesssim 5 \times 10^{-17}`.)
+    The absolute error is a few units of roundoff times
+    :math:`\max(1, |\log 4pq|)`; ``-inf`` at :math:`p = 0, 1`.
+    """
+    p = np.asarray(p, dtype=float)
+    small = np.minimum(p, 1.0 - p)  # min(p, q); exact subtraction for p >= 1/2
     d = 1.0 - 2.0 * p  # q - p, exact for p >= 1/4
-    with np.errstate(divide="ignore"):
-        return np.log1p(-d * d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        middle = np.log1p(-d * d)
+        edge = _LOG_4 + np.log(small) + np.log1p(-small)
+    return np.where(small < 0.25, edge, middle)
 
 
 def _scalar(x):
@@ -227,8 +252,24 @@ def first_return_pmf(n, p):
     -----
     Evaluated as :math:`\exp\bigl(\log u_k + k\log(4pq) - \log(2k - 1)\bigr)`
     with :math:`u_k = \binom{2k}{k}4^{-k}` (see the module notes): no
-    overflow for any ``n`` (``n = 10**4`` and far beyond), relative error a
-    few units in the last place against exact arithmetic.
+    overflow for any ``n`` (``n = 10**4`` and far beyond), and no cancellation
+    in :math:`\log(4pq)` for any :math:`p` (``p = 1e-17`` gives
+    :math:`g(2) = 2pq \approx 2 \times 10^{-17}`, not 0).  The exponent carries an absolute
+    error of a few units of roundoff times its size, which becomes a relative
+    error of the result: against 60-digit ``mpmath`` the relative error is below
+
+    .. math::
+
+       \bigl(4 + 2\log(k + 1) + 2k\,|\log 4pq|\bigr)\,\varepsilon
+       \quad (1/4 \le p \le 3/4), \qquad
+       \text{plus } 3k\varepsilon \text{ for other } p,
+
+    with :math:`\varepsilon = 2^{-52}`: a few units in the last place near
+    :math:`p = 1/2` and moderate ``n``, about :math:`50\varepsilon` for
+    ``n = 2`` at ``p = 1e-10`` (measured: :math:`15\varepsilon`).  Since
+    :math:`g(2k) \le (4pq)^k`, a result above the underflow threshold has
+    :math:`k|\log 4pq| < 709`, so its relative error stays below about
+    :math:`2 \times 10^{-12}`.
 
     Examples
     --------
@@ -267,6 +308,12 @@ def return_pmf(n, p):
     -------
     float or numpy.ndarray
         Shaped like ``broadcast(n, p)``.
+
+    Notes
+    -----
+    Evaluated as :math:`\exp\bigl(\log u_k + k\log(4pq)\bigr)`, with the
+    accuracy stated in :func:`first_return_pmf` (relative error of order
+    :math:`k\,|\log 4pq|\,\varepsilon`, a few ulps near :math:`p = 1/2`).
 
     Examples
     --------
