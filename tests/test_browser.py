@@ -143,6 +143,7 @@ def test_page_loads_offline_without_errors(open_page, path):
     local_failures = [u for u in failed if urlparse(u).hostname == "127.0.0.1"]
     assert not real_errors, f"console errors on {path}: {real_errors}"
     assert not local_failures, f"requests that failed on {path}: {local_failures}"
+    assert not blocked, f"{path} tried to load from outside the book (a CDN?): {blocked}"
     assert page.locator("h1").count() >= 1
     # Every image that is displayed has loaded (naturalWidth > 0).
     broken = page.evaluate(
