@@ -39,6 +39,24 @@ def test_value_and_policy_iteration_reproduce_aima(world):
     assert (policy[nt] == policy2[nt]).all()
 
 
+def test_policy_iteration_counts_improvements_that_change_the_policy(world):
+    # from the uniform policy: one evaluation more than the number of policy changes
+    _, a_opt, n_improve = world.policy_iteration(1.0)
+    evaluations, pi, prev = 0, np.full((11, 4), 0.25), None
+    while True:
+        evaluations += 1
+        new = world.greedy(np.round(world.q_values(pi, 1.0), 12))
+        if prev is not None and (new == prev).all():
+            break
+        prev, pi = new, world.deterministic_policy(new)
+    assert n_improve == evaluations - 1 >= 1
+    # an optimal deterministic start needs no improvement at all
+    V, a_again, n0 = world.policy_iteration(1.0, pi0=world.deterministic_policy(a_opt))
+    assert n0 == 0
+    nt = ~world.terminal
+    assert (a_again[nt] == a_opt[nt]).all()
+
+
 def test_evaluate_is_the_linear_solve_of_the_induced_chain(world):
     pi = softmax_policy(np.random.default_rng(1).normal(size=(11, 4)))
     P_pi, r_pi = world.markov_chain(pi)

@@ -5,12 +5,18 @@ policy :math:`\pi_\theta` and takes one gradient step on
 
 .. math::
 
-   \hat g = \frac{1}{N} \sum_{i=1}^N \sum_{t=1}^{T_i}
-     \nabla_\theta \log \pi_\theta(a_{i,t} \mid s_{i,t})
-     \bigl(\hat R_{i,t} - V_\phi(s_{i,t})\bigr),
+   \hat g = \frac{1}{B} \sum_{i=1}^N \sum_{t=1}^{T_i}
+     \nabla_\theta \log \pi_\theta(a_{i,t} \mid s_{i,t})\, \hat A_{i,t},
+   \qquad \hat A_{i,t} = \hat R_{i,t} - V_\phi(s_{i,t}),
    \qquad \hat R_{i,t} = \sum_{t'=t}^{T_i} \gamma^{t'-t} r_{i,t'},
 
-while :math:`V_\phi` is fitted to the Monte Carlo targets :math:`\hat R_{i,t}`.
+a mean over the :math:`B = \sum_i T_i` steps of the batch (the pseudo-loss
+``-mean(A_hat * log pi)``), i.e. :math:`N/B` times the per-episode average.
+With ``normalize_advantages`` (the default) :math:`\hat A` is first rescaled
+to mean 0 and standard deviation 1 over the batch, and the gradient norm is
+clipped at ``max_grad_norm``; both are departures from the unbiased estimator
+(section 2.3).  Meanwhile :math:`V_\phi` is fitted to the Monte Carlo targets
+:math:`\hat R_{i,t}`.
 REINFORCE needs complete episodes (the return is a sum to the end), so the
 :math:`N` episodes run side by side and an episode that has ended simply
 stops: no step is wasted and every step is counted.

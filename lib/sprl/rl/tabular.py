@@ -303,27 +303,38 @@ class TabularMDP:
         r"""Policy iteration: exact evaluation, then greedy improvement, until stable.
 
         Starts from ``pi0`` (default: the uniform policy, under which the
-        episodes of the grid world end, so ``gamma = 1`` works).
+        episodes of the grid world end, so ``gamma = 1`` works).  Each
+        iteration evaluates the current policy exactly and replaces it by the
+        greedy policy (ties to the lowest action, after rounding ``Q`` to 12
+        decimals so that ties do not flip-flop); it stops when the greedy
+        policy equals the current one in every non-terminal state.
 
         Returns
         -------
         V : numpy.ndarray, shape (S,)
         policy : numpy.ndarray of int, shape (S,)
-        n_iter : int
-            Number of improvement steps.
+        n_improve : int
+            Number of improvement steps that changed the policy (in some
+            non-terminal state).  The number of exact policy evaluations is
+            ``n_improve + 1``; starting from an optimal deterministic policy
+            gives ``n_improve = 0``.
         """
         gamma = _as_discount(gamma)
         max_iter = as_int(max_iter, "max_iter", minimum=1)
         pi = np.full((self.n_states, self.n_actions), 1.0 / self.n_actions) if pi0 is None else pi0
         pi = self.check_policy(pi, "pi0")
-        actions = None
-        for n_iter in range(1, max_iter + 1):
+        nt = ~self.terminal
+        # a deterministic pi0 is a candidate fixed point; a stochastic one is not
+        actions = pi.argmax(axis=1) if (pi.max(axis=1) == 1.0).all() else None
+        n_improve = 0
+        for _ in range(max_iter):
             Q = self.q_values(pi, gamma)
             new = self.greedy(np.round(Q, 12))  # rounding: ties do not flip-flop
-            if actions is not None and (new == actions).all():
-                return self.evaluate(pi, gamma), actions, n_iter
+            if actions is not None and (new[nt] == actions[nt]).all():
+                return self.evaluate(pi, gamma), actions, n_improve
             actions = new
             pi = self.deterministic_policy(actions)
+            n_improve += 1
         raise ValueError(f"policy iteration did not converge in max_iter = {max_iter} steps")
 
     # ------------------------------------------------------------------ simulation
