@@ -1007,9 +1007,9 @@ def stationary_distribution(P):
     Section 1.1.3.  Computed by blocked GTH elimination (see the module
     notes): on the KMR-type test chain, whose entries span :math:`10^{-35}`
     to 0.87, every entry is right to about :math:`10^{-15}` relative.  On a
-    dense 3000-state chain it takes 1.2-1.35 times as long as a LAPACK solve
-    and is 6-8 times faster than quantecon's unblocked GTH (6.1x-8.4x in three
-    runs on the shared 2-core project machine; ``benchmarks/bench_markov.py``,
+    dense 3000-state chain it took 0.41 s on the idle 2-core project machine,
+    0.78 times a LAPACK solve and 23.5 times faster than quantecon's unblocked
+    GTH (6-8 times under load from other jobs; ``benchmarks/bench_markov.py``,
     results in ``benchmarks/README.md``).
 
     The diagonal of ``P`` is never used: :math:`P_{kk}` is taken as one minus
