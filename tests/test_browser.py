@@ -99,6 +99,7 @@ def browser(server):
 def open_page(browser, server):
     """Open a page of the book offline; return (page, console errors, failed requests)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(120_000)  # generous: CI shares 2 cores with the kernel
     blocked: list[str] = []
 
     def route(r):
@@ -127,13 +128,10 @@ def open_page(browser, server):
 
 
 def _wait_for_math(page):
-    page.wait_for_function(
-        "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
-        " && document.querySelectorAll('.math').length === 0"
-        " || document.querySelectorAll('mjx-container').length > 0",
-        timeout=30_000,
-    )
-    page.evaluate("() => MathJax.startup.promise")
+    """Wait until MathJax has typeset the whole page (long pages take a while on 2 cores)."""
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                           timeout=120_000)
+    page.evaluate("() => MathJax.startup.promise.then(() => true)")
 
 
 @pytest.mark.parametrize("path", PAGES)
