@@ -119,8 +119,9 @@ def open_page(browser, server):
         page.on("pageerror", lambda e: errors.append(str(e)))
         failed: list[str] = []
         page.on("requestfailed", lambda r: failed.append(r.url))
+        # 'load' waits for every image (the slider frames are data URIs). 'networkidle'
+        # is not used: it can wait forever on a busy machine (seen in CI-like runs).
         page.goto(f"{server}/{path}", wait_until="load")
-        page.wait_for_load_state("networkidle")
         return page, errors, failed, blocked
 
     yield _open
