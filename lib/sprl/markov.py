@@ -561,14 +561,9 @@ def absorption_probabilities(P, absorbing):
     ----------
     P : array_like or sparse, shape (n, n)
         Transition matrix.
-        Sparse input gets the same entrywise accuracy as dense input when
-        the linear system has at most ``SPARSE_DENSE_MAX`` (4096) states: it is
-        densified and solved by GTH elimination.  A larger sparse system is
-        solved by a sparse LU, which is only backward stable (error up to
-        :math:`\varepsilon\,\kappa(I - Q)` relative to the largest entry of
-        the result; tiny entries may have no correct digit), and a
-        ``ValueError`` is raised if the LU finds it numerically singular; pass
-        a dense ``P`` for entrywise accuracy at any size (module notes).
+        Sparse input is as accurate as dense up to ``SPARSE_DENSE_MAX`` (4096)
+        states; larger sparse systems use a sparse LU that is only backward
+        stable (see *Sparse input* in the module notes).
     absorbing : sequence of int
         The states of :math:`A`; each must have ``P[s, s] == 1``.
 
@@ -640,14 +635,9 @@ def expected_absorption_time(P, absorbing, reward=None):
     Parameters
     ----------
     P : array_like or sparse, shape (n, n)
-        Sparse input gets the same entrywise accuracy as dense input when
-        the linear system has at most ``SPARSE_DENSE_MAX`` (4096) states: it is
-        densified and solved by GTH elimination.  A larger sparse system is
-        solved by a sparse LU, which is only backward stable (error up to
-        :math:`\varepsilon\,\kappa(I - Q)` relative to the largest entry of
-        the result; tiny entries may have no correct digit), and a
-        ``ValueError`` is raised if the LU finds it numerically singular; pass
-        a dense ``P`` for entrywise accuracy at any size (module notes).
+        Sparse input is as accurate as dense up to ``SPARSE_DENSE_MAX`` (4096)
+        states; larger sparse systems use a sparse LU that is only backward
+        stable (see *Sparse input* in the module notes).
     absorbing : sequence of int
         The states of :math:`A` (each with ``P[s, s] == 1``).
     reward : array_like, shape (n,), optional
@@ -712,14 +702,9 @@ def fundamental_matrix(P, absorbing):
     Parameters
     ----------
     P : array_like or sparse, shape (n, n)
-        Sparse input gets the same entrywise accuracy as dense input when
-        the linear system has at most ``SPARSE_DENSE_MAX`` (4096) states: it is
-        densified and solved by GTH elimination.  A larger sparse system is
-        solved by a sparse LU, which is only backward stable (error up to
-        :math:`\varepsilon\,\kappa(I - Q)` relative to the largest entry of
-        the result; tiny entries may have no correct digit), and a
-        ``ValueError`` is raised if the LU finds it numerically singular; pass
-        a dense ``P`` for entrywise accuracy at any size (module notes).
+        Sparse input is as accurate as dense up to ``SPARSE_DENSE_MAX`` (4096)
+        states; larger sparse systems use a sparse LU that is only backward
+        stable (see *Sparse input* in the module notes).
     absorbing : sequence of int
         Absorbing states; absorption must be certain from every other state.
 
@@ -771,14 +756,9 @@ def expected_return_time(P, j):
     Parameters
     ----------
     P : array_like or sparse, shape (n, n)
-        Sparse input gets the same entrywise accuracy as dense input when
-        the linear system has at most ``SPARSE_DENSE_MAX`` (4096) states: it is
-        densified and solved by GTH elimination.  A larger sparse system is
-        solved by a sparse LU, which is only backward stable (error up to
-        :math:`\varepsilon\,\kappa(I - Q)` relative to the largest entry of
-        the result; tiny entries may have no correct digit), and a
-        ``ValueError`` is raised if the LU finds it numerically singular; pass
-        a dense ``P`` for entrywise accuracy at any size (module notes).
+        Sparse input is as accurate as dense up to ``SPARSE_DENSE_MAX`` (4096)
+        states; larger sparse systems use a sparse LU that is only backward
+        stable (see *Sparse input* in the module notes).
     j : int
         Target state.
 
@@ -845,14 +825,9 @@ def hitting_probability(P):
     Parameters
     ----------
     P : array_like or sparse, shape (n, n)
-        Sparse input gets the same entrywise accuracy as dense input when
-        the linear system has at most ``SPARSE_DENSE_MAX`` (4096) states: it is
-        densified and solved by GTH elimination.  A larger sparse system is
-        solved by a sparse LU, which is only backward stable (error up to
-        :math:`\varepsilon\,\kappa(I - Q)` relative to the largest entry of
-        the result; tiny entries may have no correct digit), and a
-        ``ValueError`` is raised if the LU finds it numerically singular; pass
-        a dense ``P`` for entrywise accuracy at any size (module notes).
+        Sparse input is as accurate as dense up to ``SPARSE_DENSE_MAX`` (4096)
+        states; larger sparse systems use a sparse LU that is only backward
+        stable (see *Sparse input* in the module notes).
 
     Returns
     -------
@@ -911,14 +886,9 @@ def expected_visits(P):
     Parameters
     ----------
     P : array_like or sparse, shape (n, n)
-        Sparse input gets the same entrywise accuracy as dense input when
-        the linear system has at most ``SPARSE_DENSE_MAX`` (4096) states: it is
-        densified and solved by GTH elimination.  A larger sparse system is
-        solved by a sparse LU, which is only backward stable (error up to
-        :math:`\varepsilon\,\kappa(I - Q)` relative to the largest entry of
-        the result; tiny entries may have no correct digit), and a
-        ``ValueError`` is raised if the LU finds it numerically singular; pass
-        a dense ``P`` for entrywise accuracy at any size (module notes).
+        Sparse input is as accurate as dense up to ``SPARSE_DENSE_MAX`` (4096)
+        states; larger sparse systems use a sparse LU that is only backward
+        stable (see *Sparse input* in the module notes).
 
     Returns
     -------
