@@ -9,7 +9,8 @@ import pytest
 import sprl
 from sprl import _checks
 
-PART1 = ["gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "widgets"]
+PART1 = ["gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "widgets",
+         "progress"]
 
 
 def test_submodules_load_on_first_use():
@@ -72,3 +73,16 @@ def test_as_pmf_and_rng():
     assert _checks.as_rng(3).random() == np.random.default_rng(3).random()
     with pytest.raises(ValueError, match="^rng "):
         _checks.as_rng(1.5)
+
+
+def test_training_code_never_loads_the_widgets_module():
+    """Algorithms report progress through sprl.progress, not the figure/slider module."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import sprl.rl\n"
+        "for m in pkgutil.iter_modules(sprl.rl.__path__):\n"
+        "    importlib.import_module('sprl.rl.' + m.name)\n"
+        "assert 'sprl.widgets' not in sys.modules, 'sprl.rl imported sprl.widgets'\n"
+        "assert 'matplotlib' not in sys.modules, 'sprl.rl imported matplotlib'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -93,7 +93,7 @@ def test_bad_arguments():
 
 def test_progress_bar_is_plain_text_in_the_html_book(monkeypatch, capsys):
     monkeypatch.setenv("SPRL_WIDGETS", "html")
-    from sprl.widgets import progress_bar
+    from sprl.progress import progress_bar
 
     with progress_bar(total=50, desc="train") as bar:
         for _ in range(50):
@@ -106,8 +106,16 @@ def test_progress_bar_is_tqdm_auto_in_a_kernel(monkeypatch):
     monkeypatch.delenv("SPRL_WIDGETS", raising=False)
     from tqdm.auto import tqdm
 
-    from sprl.widgets import progress_bar
+    from sprl.progress import progress_bar
 
     bar = progress_bar(total=3, disable=True)
     assert isinstance(bar, tqdm)
     bar.close()
+
+
+def test_widgets_re_exports_the_progress_module():
+    import sprl.progress
+    import sprl.widgets
+
+    assert sprl.widgets.progress_bar is sprl.progress.progress_bar
+    assert sprl.widgets.static_mode is sprl.progress.static_mode

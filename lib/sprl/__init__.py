@@ -3,7 +3,8 @@
 Part 1 (no torch): :mod:`sprl.gambling`, :mod:`sprl.random_walk`,
 :mod:`sprl.markov`, :mod:`sprl.branching`, :mod:`sprl.ctmc`,
 :mod:`sprl.martingale`.  Part 2 (torch): :mod:`sprl.rl`.  Interactive
-figures for every chapter: :mod:`sprl.widgets`.
+figures for every chapter: :mod:`sprl.widgets`; progress bars of long
+cells: :mod:`sprl.progress`.
 
 Submodules load on first use (``sprl.gambling.win_probability`` works after a
 bare ``import sprl``), so importing the package never pulls in torch.
@@ -17,7 +18,7 @@ __version__ = "0.1.0"
 __all__ = ["show_source"]
 
 _SUBMODULES = {
-    "gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "widgets", "rl",
+    "gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "widgets", "progress", "rl",
 }
 
 

@@ -26,12 +26,12 @@ import html
 import io
 import itertools
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.std import tqdm as _std_tqdm
+
+from .progress import progress_bar, static_mode  # re-exported: notebooks use both
 
 __all__ = ["Slider", "interactive_figure", "progress_bar", "static_mode"]
 
@@ -97,40 +97,6 @@ class Slider:
                 raise ValueError("Slider frames must lie in [min, max]")
         values = np.unique(np.append(np.round(raw, 12), self.value))
         return [self._cast(v) for v in values]
-
-
-def static_mode() -> bool:
-    """True when figures should be static HTML only (``SPRL_WIDGETS=html``)."""
-    return os.environ.get("SPRL_WIDGETS", "").lower() == "html"
-
-
-def progress_bar(*args, **kwargs):
-    """A tqdm progress bar for long cells (training loops).
-
-    In a live kernel this is ``tqdm.auto.tqdm`` (a notebook widget).  In the
-    HTML book (``SPRL_WIDGETS=html``) a widget would need a widget manager from
-    a CDN, so the bar draws nothing while it runs and prints its final line
-    (iterations, elapsed time, rate) as plain text when it closes.
-    Arguments are those of ``tqdm``.
-    """
-    if static_mode():
-        return _FinalLineBar(*args, **kwargs)
-    from tqdm.auto import tqdm
-
-    return tqdm(*args, **kwargs)
-
-
-class _FinalLineBar(_std_tqdm):
-    """tqdm that draws into a sink while running and prints its last state once."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs["file"] = io.StringIO()
-        super().__init__(*args, **kwargs)
-
-    def close(self):
-        if not self.disable:
-            print(str(self), flush=True)  # the finished bar, once, as plain text
-        super().close()
 
 
 def _render_png(draw: Callable, params: dict, dpi: int) -> bytes:

@@ -13,7 +13,10 @@ Submodules load on first use (``sprl.rl.tabular.gridworld`` works after a bare
 
 import importlib
 
-_SUBMODULES = {"returns", "tabular", "policies", "reinforce", "a2c", "common"}
+_SUBMODULES = {
+    "returns", "tabular", "policies", "reinforce", "a2c", "common",
+    "trpo", "ppo", "toylm", "dpo", "grpo",
+}
 
 
 def __getattr__(name):

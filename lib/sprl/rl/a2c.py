@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .._checks import as_int
-from ..widgets import progress_bar
+from ..progress import progress_bar
 from .common import History, _clip_grad, evaluate
 from .policies import CategoricalPolicy, ValueNetwork, pseudo_loss
 from .returns import gae
