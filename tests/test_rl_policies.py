@@ -80,3 +80,18 @@ def test_networks_and_init():
     w = layer.weight.detach()
     torch.testing.assert_close(w @ w.T, torch.eye(6), atol=1e-5, rtol=0)
     assert (layer.bias == 0).all()
+
+
+def test_kl_estimates_are_unbiased_and_k3_nonnegative():
+    """Both estimators average to the exact KL(p || q) over exact weights of p."""
+    from sprl.rl.common import kl_estimates
+
+    p = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    q = torch.tensor([0.2, 0.2, 0.6], dtype=torch.float64)
+    exact = float((p * (p / q).log()).sum())
+    k1, k3 = kl_estimates(p.log(), q.log())
+    assert abs(float((p * k1).sum()) - exact) < 1e-14
+    assert abs(float((p * k3).sum()) - exact) < 1e-14
+    assert (k3 >= 0).all() and (k1 < 0).any()  # k1 can be negative, k3 never
+    with pytest.raises(ValueError, match="logp_other must have the shape"):
+        kl_estimates(p.log(), q.log()[:2])

@@ -11,7 +11,7 @@ import torch
 
 from .._checks import as_int
 
-__all__ = ["History", "evaluate"]
+__all__ = ["History", "evaluate", "kl_estimates"]
 
 
 @dataclass
@@ -85,3 +85,40 @@ def evaluate(policy, env_id: str = "CartPole-v1", n_episodes: int = 20, seed: in
             break
     envs.close()
     return returns
+
+
+def kl_estimates(logp_sample, logp_other):
+    r"""Per-sample estimators of :math:`\mathrm{KL}(p \,\|\, q)` from draws :math:`x \sim p`.
+
+    With :math:`\log r = \log q(x) - \log p(x)` (``logp_other - logp_sample``),
+
+    .. math::
+
+       k_1 = -\log r, \qquad k_3 = (r - 1) - \log r .
+
+    Both have mean :math:`\mathrm{KL}(p \,\|\, q)` under :math:`x \sim p`; :math:`k_3` is
+    never negative (since :math:`\log r \le r - 1`) and has far less variance when
+    :math:`p` and :math:`q` are close.  PPO (section 2.7) monitors
+    :math:`\mathrm{KL}(\pi_{\text{old}} \,\|\, \pi_\theta)` with samples of
+    :math:`\pi_{\text{old}}`; GRPO (section 2.9) penalises
+    :math:`\mathrm{KL}(\pi_\theta \,\|\, \pi_{\text{ref}})` per token with :math:`k_3`.
+
+    Parameters
+    ----------
+    logp_sample : torch.Tensor
+        :math:`\log p(x)` of the drawn samples (the law they were drawn from).
+    logp_other : torch.Tensor
+        :math:`\log q(x)` of the same samples, same shape.
+
+    Returns
+    -------
+    (k1, k3) : tuple of torch.Tensor
+        Per-sample estimates, the shape of the inputs (no mean taken).
+    """
+    if logp_sample.shape != logp_other.shape:
+        raise ValueError(
+            f"logp_other must have the shape of logp_sample {tuple(logp_sample.shape)}, "
+            f"got {tuple(logp_other.shape)}"
+        )
+    log_r = logp_other - logp_sample
+    return -log_r, torch.expm1(log_r) - log_r
