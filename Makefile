@@ -23,9 +23,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $(STAMP)
 
-# SPRL_WIDGETS=html: figures become pre-rendered HTML sliders (no kernel, no CDN needed).
+# The book's own configuration (book/_ext/sprl_static.py) makes figures pre-rendered HTML
+# sliders (no kernel, no CDN needed), so a plain `jupyter-book build .` gives the same pages.
 $(HTML): $(STAMP) $(BOOK_SOURCES)
-	SPRL_WIDGETS=html MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going
+	MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going
 	@touch $(HTML)
 
 book: $(HTML)
@@ -36,10 +37,11 @@ book: $(HTML)
 student: $(STAMP)
 	mkdir -p _build/student
 	$(PY) -c "import yaml; c = yaml.safe_load(open('_config.yml')); \
-	import os; c['sphinx']['local_extensions'] = {'student_edition': os.path.abspath('book/_ext')}; \
+	import os; ext = os.path.abspath('book/_ext'); \
+	c['sphinx']['local_extensions'] = {'sprl_static': ext, 'student_edition': ext}; \
 	c['title'] += ' (student edition)'; \
 	yaml.safe_dump(c, open('_build/student/_config.yml', 'w'), sort_keys=False)"
-	SPRL_WIDGETS=html MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going \
+	MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going \
 		--config _build/student/_config.yml --path-output _build/student
 	@echo "The student edition is at $(abspath _build/student/_build/html/index.html)"
 

@@ -204,26 +204,46 @@ def test_launch_and_download_buttons(open_page):
     assert page.locator("a[href$='01-gamblers-ruin.ipynb']").count() >= 1
 
 
+# The frame the page shows, and what its sliders say: both as {name: formatted value}.
+_SHOWN = """f => {
+  const shown = [...f.querySelectorAll('img.sprl-frame')].filter(i => !i.hidden);
+  const said = {};
+  f.querySelectorAll('input[type=range]').forEach(s => {
+    said[s.dataset.name] = JSON.parse(s.dataset.values)[+s.value];
+    if (s.nextElementSibling.textContent !== said[s.dataset.name]) said.__label = false;
+  });
+  return {n: shown.length, frame: shown.length ? JSON.parse(shown[0].dataset.params) : null,
+          said: said, loaded: shown.length === 1 && shown[0].complete
+                              && shown[0].naturalWidth > 0};
+}"""
+
+
 @pytest.mark.parametrize("path", CHAPTERS)
-def test_slider_moves_the_figure_without_a_kernel(open_page, path):
+def test_every_slider_shows_the_frame_drawn_for_its_values(open_page, path):
+    """Move each slider of each figure to both ends and the middle; after every move
+    exactly one frame shows, and it is the one rendered for the values the sliders
+    display (each frame carries its parameter values in data-params)."""
     page, *_ = open_page(path)
     figures = page.locator(".sprl-figure")
     assert figures.count() >= 1, "every chapter has an interactive figure"
+    ids = page.evaluate("() => [...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert len(ids) == len(set(ids)), f"duplicate element ids on {path}"
     for i in range(figures.count()):
         figure = figures.nth(i)
         figure.scroll_into_view_if_needed()
-        visible = figure.locator("img.sprl-frame:not([hidden])")
-        assert visible.count() == 1
-        before = visible.get_attribute("src")
-        assert before.startswith("data:image/png;base64,")
-        slider = figure.locator("input[type=range]:not([disabled])").first
-        maximum = int(slider.get_attribute("max"))
-        current = int(slider.input_value())
-        target = 0 if current != 0 else maximum
-        slider.fill(str(target))  # sets the value and fires 'input'
-        after_img = figure.locator("img.sprl-frame:not([hidden])")
-        assert after_img.count() == 1
-        assert after_img.get_attribute("src") != before, f"slider {i} on {path} did not redraw"
-        assert after_img.evaluate("i => i.complete && i.naturalWidth > 0")
-        label = slider.evaluate("s => s.nextElementSibling.textContent")
-        assert label == __import__("json").loads(slider.get_attribute("data-values"))[target]
+        sliders = figure.locator("input[type=range]:not([disabled])")
+        assert sliders.count() >= 1, f"figure {i} on {path} has no slider that moves"
+        first_src = figure.locator("img.sprl-frame:not([hidden])").get_attribute("src")
+        moved_src = set()
+        for j in range(sliders.count()):
+            slider = sliders.nth(j)
+            top = int(slider.get_attribute("max"))
+            for position in (0, top, top // 2):
+                slider.fill(str(position))  # sets the value and fires 'input'
+                state = figure.evaluate(_SHOWN)
+                assert state["n"] == 1 and state["loaded"], (path, i, j, position, state)
+                assert "__label" not in state["said"], f"a slider label is stale: {state}"
+                assert state["frame"] == state["said"], (path, i, j, position, state)
+                moved_src.add(figure.locator("img.sprl-frame:not([hidden])")
+                              .get_attribute("src"))
+        assert moved_src - {first_src}, f"figure {i} on {path} never redrew"

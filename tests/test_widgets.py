@@ -32,8 +32,12 @@ def test_slider_static_values_include_default_and_snap_to_step():
         ({"min": 1.0, "max": 0.0}, "min must be < max"),
         ({"step": 0.0}, "step must be > 0"),
         ({"value": 2.0}, "value must lie in"),
-        ({"frames": 0}, "frames must be >= 1"),
+        ({"frames": 0}, r"frames must be a count in \[1, 64\]"),
+        ({"frames": MAX_FRAMES + 1}, "frames must be a count"),
+        ({"frames": [0.2, 1.5]}, r"frames must lie in \[min, max\].*1\.5"),
+        ({"frames": []}, "non-empty list"),
         ({"min": float("nan")}, "finite"),
+        ({"value": "0.5"}, "must be numbers"),
     ],
 )
 def test_slider_rejects_bad_ranges(kwargs, match):
@@ -53,11 +57,15 @@ def test_static_mode_renders_every_frame(monkeypatch):
     assert markup.count("hidden>") == len(frames) - 1  # only the default frame shows
     assert markup.count('type="range"') == 2
     assert "http" not in markup  # nothing loaded from anywhere
-    # Deterministic: the same figure gives byte-identical HTML (stable ids for the book).
+    # The same figure again: the same frames, but its own element id (two identical
+    # figures on one page must not share an id); the ids count up, so a re-run of the
+    # notebook gives byte-identical HTML.
     again = interactive_figure(
         draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3), n=Slider(2, 4, 1, 3, frames=[2, 4])
     )._repr_html_()
-    assert again == markup
+    ids = [re.search(r'id="(sprl-[0-9a-f]{12})-(\d+)"', m).groups() for m in (markup, again)]
+    assert ids[0][0] == ids[1][0] and int(ids[1][1]) == int(ids[0][1]) + 1
+    assert re.sub(r'id="[^"]+"', "", again) == re.sub(r'id="[^"]+"', "", markup)
     # The default frame is the one with p=0.5, n=3: index 1 * 3 + 1 in row-major order.
     imgs = re.findall(r"<img [^>]*>", markup)
     assert "hidden" not in imgs[4] and all("hidden" in m for i, m in enumerate(imgs) if i != 4)
@@ -66,7 +74,64 @@ def test_static_mode_renders_every_frame(monkeypatch):
 def test_static_mode_refuses_too_many_frames(monkeypatch):
     monkeypatch.setenv("SPRL_WIDGETS", "html")
     with pytest.raises(ValueError, match="frames"):
-        interactive_figure(draw, p=Slider(0, 1, 0.01, 0.5, frames=MAX_FRAMES + 1))
+        interactive_figure(draw, p=Slider(0, 1, 0.01, 0.5, frames=40),
+                           n=Slider(1, 9, 1, 3, frames=5))
+
+
+@pytest.mark.parametrize("step", [0.3, 0.07, 0.25, 1 / 3])
+def test_snapped_frames_stay_on_the_live_grid_inside_the_range(step):
+    """A frame count snapped to the step never passes max (max - min need not be a multiple)."""
+    s = Slider(0.0, 1.0, step, step, frames=9)
+    values = s.static_values()
+    assert min(values) >= 0.0 and max(values) <= 1.0
+    k = [v / step for v in values]
+    assert all(abs(x - round(x)) < 1e-9 for x in k)  # every frame is a live slider value
+
+
+def test_every_frame_carries_the_values_it_was_drawn_at(monkeypatch):
+    """What the browser test checks against: frame j holds its parameter values."""
+    import json
+    from html import unescape
+
+    monkeypatch.setenv("SPRL_WIDGETS", "html")
+    markup = interactive_figure(
+        draw, p=Slider(0.1, 0.9, 0.1, 0.5, frames=3), n=Slider(2, 4, 1, 3, frames=[2, 4])
+    )._repr_html_()
+    params = [json.loads(unescape(m)) for m in re.findall(r'data-params="([^"]+)"', markup)]
+    assert params == [{"p": p, "n": str(n)} for p in ("0.1", "0.5", "0.9") for n in (2, 3, 4)]
+    assert re.findall(r'data-name="(\w+)"', markup) == ["p", "n"]
+
+
+def test_live_mode_draws_the_default_figure_once(monkeypatch):
+    monkeypatch.delenv("SPRL_WIDGETS", raising=False)
+    calls = []
+
+    def counting_draw(p, n=3):
+        calls.append((p, n))
+        return draw(p, n)
+
+    interactive_figure(counting_draw, p=Slider(0.1, 0.9, 0.1, 0.5), n=Slider(2, 4, 1, 3))
+    assert calls == [(0.5, 3)]
+    assert plt.get_fignums() == []  # nothing left open
+
+
+def test_the_book_configuration_switches_static_mode_on(monkeypatch):
+    """book/_ext/sprl_static.py: on when unset, an explicit value wins."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "sprl_static.py"
+    spec = importlib.util.spec_from_file_location("sprl_static", path)
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    monkeypatch.delenv("SPRL_WIDGETS", raising=False)
+    ext.setup(None)
+    from sprl.progress import static_mode
+
+    assert static_mode()
+    monkeypatch.setenv("SPRL_WIDGETS", "live")
+    ext.setup(None)
+    assert not static_mode()
 
 
 def test_live_mode_gives_sliders_and_a_static_fallback(monkeypatch):

@@ -11,9 +11,11 @@ function ``draw(**params) -> matplotlib.figure.Figure`` into
   nothing is loaded from a CDN).
 
 The returned object carries both: a live widget whose MIME bundle also holds
-the static HTML.  With the environment variable ``SPRL_WIDGETS=html`` (set by
-``make book``) only the static HTML is produced, so the built book holds no
-widget state at all.  In a live kernel the static HTML holds the default
+the static HTML.  In the HTML book only the static HTML is produced, so the
+built book holds no widget state at all: the book's own configuration switches
+that on (the Sphinx extension ``book/_ext/sprl_static.py`` sets
+``SPRL_WIDGETS=html`` for the kernels it starts, unless the variable is already
+set), so every way of building the book gives the same pages.  In a live kernel the static HTML holds the default
 frame only, so that a saved notebook still shows the figure on GitHub or
 nbviewer without paying for every frame.
 """
@@ -66,18 +68,36 @@ class Slider:
     frames: int | Sequence[float] = 7
 
     def __post_init__(self):
-        if not (np.isfinite([self.min, self.max, self.step, self.value]).all()):
-            raise ValueError("Slider min, max, step and value must be finite numbers")
+        who = f"Slider {self.label!r}" if self.label else "Slider"
+        numbers = (self.min, self.max, self.step, self.value)
+        if not all(isinstance(x, (int, float, np.integer, np.floating))
+                   and not isinstance(x, bool) for x in numbers):
+            raise ValueError(f"{who}: min, max, step and value must be numbers, got {numbers}")
+        if not np.isfinite(numbers).all():
+            raise ValueError(f"{who}: min, max, step and value must be finite, got {numbers}")
         if not self.min < self.max:
-            raise ValueError(f"Slider min must be < max, got min={self.min}, max={self.max}")
+            raise ValueError(f"{who}: min must be < max, got min={self.min}, max={self.max}")
         if not self.step > 0:
-            raise ValueError(f"Slider step must be > 0, got {self.step}")
+            raise ValueError(f"{who}: step must be > 0, got {self.step}")
         if not self.min <= self.value <= self.max:
             raise ValueError(
-                f"Slider value must lie in [min, max] = [{self.min}, {self.max}], got {self.value}"
+                f"{who}: value must lie in [min, max] = [{self.min}, {self.max}], got {self.value}"
             )
-        if isinstance(self.frames, (int, np.integer)) and self.frames < 1:
-            raise ValueError(f"Slider frames must be >= 1, got {self.frames}")
+        if isinstance(self.frames, (int, np.integer)):
+            if not 1 <= self.frames <= MAX_FRAMES:
+                raise ValueError(f"{who}: frames must be a count in [1, {MAX_FRAMES}], "
+                                 f"got {self.frames}")
+        else:
+            raw = np.asarray(self.frames, dtype=float)
+            if raw.ndim != 1 or raw.size == 0 or not np.isfinite(raw).all():
+                raise ValueError(f"{who}: frames must be a count or a non-empty list of "
+                                 f"finite values, got {self.frames!r}")
+            outside = raw[(raw < self.min) | (raw > self.max)]
+            if outside.size:
+                raise ValueError(f"{who}: frames must lie in [min, max] = "
+                                 f"[{self.min}, {self.max}], got {outside.tolist()}")
+        if len(self.static_values()) > MAX_FRAMES:
+            raise ValueError(f"{who}: more than {MAX_FRAMES} distinct frames")
 
     @property
     def is_int(self) -> bool:
@@ -87,32 +107,46 @@ class Slider:
         return int(round(x)) if self.is_int else float(x)
 
     def static_values(self) -> list:
-        """Sorted values pre-rendered for the HTML book (``value`` included)."""
+        """Sorted values pre-rendered for the HTML book (``value`` included).
+
+        A count of frames is spread evenly over ``[min, max]`` and snapped to the
+        step grid ``min + k * step``; a snap that would pass ``max`` (when
+        ``max - min`` is not a multiple of ``step``) falls back one step, so every
+        frame is a value the live slider can take too.
+        """
         if isinstance(self.frames, (int, np.integer)):
             raw = np.linspace(self.min, self.max, int(self.frames))
-            raw = self.min + np.round((raw - self.min) / self.step) * self.step
+            k = np.round((raw - self.min) / self.step)
+            k_max = np.floor((self.max - self.min) / self.step + 1e-9)
+            raw = self.min + np.minimum(k, k_max) * self.step
         else:
             raw = np.asarray(self.frames, dtype=float)
-            if ((raw < self.min) | (raw > self.max)).any():
-                raise ValueError("Slider frames must lie in [min, max]")
         values = np.unique(np.append(np.round(raw, 12), self.value))
         return [self._cast(v) for v in values]
 
 
-def _render_png(draw: Callable, params: dict, dpi: int) -> bytes:
-    """Render one frame as a palette PNG (about 3x smaller than RGBA, same look)."""
-    import matplotlib.pyplot as plt
+def _png(fig, dpi: int) -> bytes:
+    """One frame as a palette PNG (about 3x smaller than RGBA, same look)."""
     from PIL import Image
 
-    fig = draw(**params)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     buf.seek(0)
     image = Image.open(buf).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def _render_png(draw: Callable, params: dict, dpi: int) -> bytes:
+    """Draw one frame, encode it, close the figure."""
+    import matplotlib.pyplot as plt
+
+    fig = draw(**params)
+    try:
+        return _png(fig, dpi)
+    finally:
+        plt.close(fig)
 
 
 def _format(x) -> str:
@@ -130,7 +164,14 @@ _ONINPUT = (
 )
 
 
-def _static_html(draw: Callable, sliders: dict, *, all_frames: bool, dpi: int) -> str:
+# Serial number of the figures made in this process: two identical figures on one
+# page still get distinct element ids, and a re-run numbers them the same way.
+_figure_serial = itertools.count(1)
+
+
+def _static_html(draw: Callable, sliders: dict, *, all_frames: bool, dpi: int,
+                 default_png: bytes | None = None) -> str:
+    """Frames behind range inputs; ``default_png``, if given, is the default frame already drawn."""
     names = list(sliders)
     if all_frames:
         grids = [sliders[n].static_values() for n in names]
@@ -143,12 +184,17 @@ def _static_html(draw: Callable, sliders: dict, *, all_frames: bool, dpi: int) -
             "give the sliders fewer frames"
         )
     default = tuple(sliders[n]._cast(sliders[n].value) for n in names)
-    frames, shown = [], 0
+    frames, combos, shown = [], [], 0
     for index, combo in enumerate(itertools.product(*grids)):
-        frames.append(_render_png(draw, dict(zip(names, combo)), dpi))
         if combo == default:
             shown = index
-    uid = "sprl-" + hashlib.sha1(b"".join(frames)).hexdigest()[:12]
+        if combo == default and default_png is not None:
+            frames.append(default_png)
+        else:
+            frames.append(_render_png(draw, dict(zip(names, combo)), dpi))
+        combos.append(combo)
+    digest = hashlib.sha1(b"".join(frames)).hexdigest()[:12]
+    uid = f"sprl-{digest}-{next(_figure_serial)}"
 
     controls = []
     position = np.unravel_index(shown, [len(g) for g in grids])
@@ -159,17 +205,20 @@ def _static_html(draw: Callable, sliders: dict, *, all_frames: bool, dpi: int) -
         controls.append(
             f'<label class="sprl-slider">{label} '
             f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{pos}" '
-            f'aria-label="{label}" data-values="{shown_values}" '
+            f'aria-label="{label}" data-name="{html.escape(name)}" '
+            f'data-values="{shown_values}" '
             f'oninput="{html.escape(_ONINPUT)}"{disabled}>'
             f"<output>{html.escape(_format(grid[pos]))}</output></label>"
         )
     images = []
-    for index, png in enumerate(frames):
+    for index, (png, combo) in enumerate(zip(frames, combos)):
         src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         hidden = "" if index == shown else " hidden"
+        # The values this frame was drawn at: what the slider labels must show with it.
+        params = html.escape(json.dumps({n: _format(v) for n, v in zip(names, combo)}))
         images.append(
             f'<img class="sprl-frame" src="{src}" alt="figure frame {index}" '
-            f'style="max-width:100%"{hidden}>'
+            f'data-params="{params}" style="max-width:100%"{hidden}>'
         )
     return (
         f'<div class="sprl-figure" id="{uid}">'
@@ -191,7 +240,7 @@ class _StaticFigure:
         return self._text
 
 
-def _live_widget(draw: Callable, sliders: dict, static_markup: str):
+def _live_widget(draw: Callable, sliders: dict, dpi: int):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -208,12 +257,23 @@ def _live_widget(draw: Callable, sliders: dict, static_markup: str):
             continuous_update=False,
         )
 
+    # The default figure is drawn once: its PNG goes into the static HTML and the
+    # figure itself is the widget's first view.
+    defaults = {name: s._cast(s.value) for name, s in sliders.items()}
+    first = {"fig": draw(**defaults)}
+    static_markup = _static_html(draw, sliders, all_frames=False, dpi=dpi,
+                                 default_png=_png(first["fig"], dpi))
+
     def show(**params):
-        fig = draw(**params)
+        fig = first.pop("fig", None) if params == defaults else None
+        fig = fig if fig is not None else draw(**params)
         display(fig)
         plt.close(fig)
 
     out = widgets.interactive_output(show, controls)
+    leftover = first.pop("fig", None)
+    if leftover is not None:  # no first view was drawn: do not leak the figure
+        plt.close(leftover)
 
     class LiveFigure(widgets.VBox):
         def _repr_mimebundle_(self, **kwargs):
@@ -261,5 +321,4 @@ def interactive_figure(draw: Callable, /, *, dpi: int = 72, **sliders: Slider):
     if static_mode():
         markup = _static_html(draw, sliders, all_frames=True, dpi=dpi)
         return _StaticFigure(markup, f"<interactive figure: {', '.join(sliders)}>")
-    markup = _static_html(draw, sliders, all_frames=False, dpi=dpi)
-    return _live_widget(draw, sliders, markup)
+    return _live_widget(draw, sliders, dpi)
