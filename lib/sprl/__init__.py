@@ -14,7 +14,7 @@ import importlib
 
 from ._display import show_source
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["show_source"]
 
 _SUBMODULES = {

@@ -1,0 +1,107 @@
+"""Input checks shared by every module of :mod:`sprl`.
+
+Each check raises a :class:`ValueError` whose message names the offending
+parameter and the rule it broke, so that bad input never turns into a silent
+``nan`` or a wrong number further down.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "as_probability",
+    "as_int",
+    "as_int_array",
+    "as_rng",
+    "as_pmf",
+]
+
+
+def as_probability(value, name: str = "p") -> np.ndarray:
+    """Return ``value`` as a float array after checking ``0 <= value <= 1``.
+
+    ``nan`` and non-numeric input are rejected as well.
+    """
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} must be a number in [0, 1], got nan")
+    if ((arr < 0) | (arr > 1)).any():
+        bad = arr[(arr < 0) | (arr > 1)].flat[0]
+        raise ValueError(f"{name} must lie in [0, 1], got {bad!r}")
+    return arr
+
+
+def as_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as a Python ``int`` after checking it is integral and in range.
+
+    Floats with an integral value (``20.0``) are accepted; ``20.5``, ``True``,
+    strings and ``nan`` are not.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        out = int(value)
+    elif isinstance(value, numbers.Real) and np.isfinite(value) and float(value).is_integer():
+        out = int(value)
+    else:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and out < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {out}")
+    if maximum is not None and out > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {out}")
+    return out
+
+
+def as_int_array(value, name: str, *, minimum=None, maximum=None) -> np.ndarray:
+    """Array version of :func:`as_int`: integral entries within ``[minimum, maximum]``."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer or an array of integers") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise ValueError(f"{name} must be an integer or an array of integers, got {value!r}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
+            raise ValueError(f"{name} must hold integers, got {value!r}")
+    arr = arr.astype(np.int64)
+    if minimum is not None and (arr < minimum).any():
+        raise ValueError(f"{name} must be >= {minimum}, got {arr[arr < minimum].flat[0]}")
+    if maximum is not None and (arr > maximum).any():
+        raise ValueError(f"{name} must be <= {maximum}, got {arr[arr > maximum].flat[0]}")
+    return arr
+
+
+def as_rng(rng) -> np.random.Generator:
+    """Return a :class:`numpy.random.Generator` from ``None``, a seed or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    raise ValueError(f"rng must be None, an integer seed or a numpy Generator, got {rng!r}")
+
+
+def as_pmf(pmf, name: str = "pmf", *, atol: float = 1e-12) -> np.ndarray:
+    """Check a probability mass function over 0, 1, 2, ...: a 1-D array of
+    non-negative, finite masses that sum to 1 within ``atol``."""
+    try:
+        arr = np.asarray(pmf, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D array of probabilities") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
+    if (arr < 0).any():
+        raise ValueError(f"{name} must not have negative mass, got {arr[arr < 0][0]!r}")
+    total = arr.sum()
+    if abs(total - 1.0) > atol:
+        raise ValueError(f"{name} must sum to 1 (within {atol:g}), sums to {total!r}")
+    return arr

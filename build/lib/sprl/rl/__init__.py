@@ -1,0 +1,29 @@
+"""Reinforcement learning (book part 2).
+
+:mod:`sprl.rl.returns` (returns and advantages), :mod:`sprl.rl.tabular`
+(small MDPs solved exactly), :mod:`sprl.rl.policies` (torch networks and the
+pseudo-loss), :mod:`sprl.rl.reinforce` and :mod:`sprl.rl.a2c` (one file per
+algorithm), :mod:`sprl.rl.common` (their training history and batch
+evaluation).
+
+Submodules load on first use (``sprl.rl.tabular.gridworld`` works after a bare
+``import sprl``).  Only the torch-based ones import torch, so
+``sprl.rl.returns`` and ``sprl.rl.tabular`` load without it.
+"""
+
+import importlib
+
+_SUBMODULES = {
+    "returns", "tabular", "policies", "reinforce", "a2c", "common",
+    "trpo", "ppo", "toylm", "dpo", "grpo",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'sprl.rl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)
