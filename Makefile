@@ -38,7 +38,7 @@ student: $(STAMP)
 	mkdir -p _build/student
 	$(PY) -c "import yaml; c = yaml.safe_load(open('_config.yml')); \
 	import os; ext = os.path.abspath('book/_ext'); \
-	c['sphinx']['local_extensions'] = {'sprl_static': ext, 'student_edition': ext}; \
+	c['sphinx']['local_extensions'] = {'sprl_static': ext, 'sprl_api': ext, 'student_edition': ext}; \
 	c['title'] += ' (student edition)'; \
 	yaml.safe_dump(c, open('_build/student/_config.yml', 'w'), sort_keys=False)"
 	MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going \

@@ -247,3 +247,31 @@ def test_every_slider_shows_the_frame_drawn_for_its_values(open_page, path):
                 moved_src.add(figure.locator("img.sprl-frame:not([hidden])")
                               .get_attribute("src"))
         assert moved_src - {first_src}, f"figure {i} on {path} never redrew"
+
+
+def test_library_reference_renders_and_links_to_chapters(open_page, server):
+    """A formula of a docstring renders; an entry's "Used in" link reaches its chapter,
+    and a chapter's list of entries reaches the reference."""
+    page, *_ = open_page("book/api.html")
+    _wait_for_math(page)
+    entry = page.locator("dl.py.function").filter(has=page.locator("#sprl\\.gambling\\.win_probability"))
+    assert entry.locator("mjx-container").count() >= 1, "the docstring's formula did not render"
+    link = entry.locator("p:has-text('Used in') a").first
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("book/stochastic/01-gamblers-ruin.html")
+    back = page.locator(".sprl-entries-used a[href*='api.html#sprl.gambling.win_probability']")
+    assert back.count() == 1
+    back.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("api.html#sprl.gambling.win_probability")
+    assert page.locator("[id='sprl.gambling.win_probability']").is_visible()
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_lists_the_library_entries_it_uses(open_page, path):
+    page, *_ = open_page(path)
+    links = page.locator(".sprl-entries-used a.reference.internal")
+    assert links.count() >= 2
+    assert all("api.html#sprl." in links.nth(i).get_attribute("href")
+               for i in range(links.count()))
