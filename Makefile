@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 HTML := _build/html/index.html
 BOOK_SOURCES := $(shell find book lib -type f \( -name '*.ipynb' -o -name '*.md' -o -name '*.py' -o -name '*.bib' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null) _config.yml _toc.yml
 
-.PHONY: book student test test-lib test-notebooks test-browser clean help
+.PHONY: book student assignments test test-lib test-notebooks test-browser clean help
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv first)"
 	@echo "make test   run the whole test suite (builds the book first if needed)"
 	@echo "make student  a student edition without solutions, into _build/student/html"
+	@echo "make assignments  student notebooks and autograder zips into _build/assignments"
 	@echo "make clean  remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -44,6 +45,12 @@ student: $(STAMP)
 	MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --builder html --all -W --keep-going \
 		--config _build/student/_config.yml --path-output _build/student
 	@echo "The student edition is at $(abspath _build/student/_build/html/index.html)"
+
+# Autograded assignments (otter-grader): for each assignments/NN-name.ipynb, the student
+# notebook (solutions and hidden tests stripped) and the autograder zip, graded locally with
+# `otter run -a _build/assignments/NN-name/autograder/*.zip SUBMISSION.ipynb` (no Docker).
+assignments: $(STAMP)
+	$(PY) tools/make_assignments.py _build/assignments
 
 test: $(HTML)
 	$(PY) -m pytest tests lib book --nbval-lax --nbval-cell-timeout=180 -p no:cacheprovider
