@@ -883,7 +883,7 @@ def policy_gradient_estimates(rewards, scores, baseline=0.0):
     Parameters
     ----------
     rewards : array_like, shape (n_episodes, T)
-    scores : array_like, shape (n_episodes, T, *param_shape)
+    scores : array_like, shape ``(n_episodes, T, *param_shape)``
     baseline : float or array_like of shape (T,)
         Constants :math:`b_t` (a scalar for all ``t``).
 
