@@ -30,7 +30,7 @@ import numpy as np
 from scipy import linalg
 from scipy.sparse import csgraph
 
-from ._checks import as_int, as_rng
+from ._checks import as_int, as_rng, check_size
 
 __all__ = [
     "validate_generator",
@@ -555,6 +555,7 @@ def poisson_process(rate, t_max, rng=None):
     rate = _as_positive(rate, "rate")
     t_max = _as_positive(t_max, "t_max")
     rng = as_rng(rng)
+    check_size(rate * t_max, "rate * t_max", what="arrivals on average")
     N = rng.poisson(rate * t_max)
     return np.sort(rng.uniform(0.0, t_max, size=N))
 
