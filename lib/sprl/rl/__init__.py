@@ -2,8 +2,8 @@
 
 :mod:`sprl.rl.returns` (returns and advantages), :mod:`sprl.rl.tabular`
 (small MDPs solved exactly), :mod:`sprl.rl.policies` (torch networks and the
-pseudo-loss), :mod:`sprl.rl.reinforce` and :mod:`sprl.rl.a2c` (one file per
-algorithm), :mod:`sprl.rl.common` (their training history and batch
+pseudo-loss), :mod:`sprl.rl.reinforce`, :mod:`sprl.rl.a2c` and :mod:`sprl.rl.trpo`
+(one file per algorithm), :mod:`sprl.rl.common` (their training history and batch
 evaluation).
 
 Submodules load on first use (``sprl.rl.tabular.gridworld`` works after a bare
