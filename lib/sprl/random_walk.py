@@ -40,7 +40,7 @@ from math import comb
 import numpy as np
 from scipy import stats
 
-from ._checks import as_int, as_int_array, as_probability, as_rng
+from ._checks import as_int, as_int_array, as_probability, as_rng, broadcast, check_size
 from .gambling import _log_odds
 
 __all__ = [
@@ -211,7 +211,7 @@ def escape_probability(k, p):
     """
     k = as_int_array(k, "k")
     p = as_probability(p, "p")
-    k, p = np.broadcast_arrays(k, p)
+    k, p = broadcast(k=k, p=p)
     up = p > 0.5  # drift up: escape possible from k > 0
     down = p < 0.5  # drift down: escape possible from k < 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -278,7 +278,7 @@ def first_return_pmf(n, p):
     """
     n = as_int_array(n, "n", minimum=0)
     p = as_probability(p, "p")
-    n, p = np.broadcast_arrays(n, p)
+    n, p = broadcast(n=n, p=p)
     k = n // 2
     valid = (n % 2 == 0) & (n > 0)
     kk = np.where(valid, k, 1)
@@ -322,7 +322,7 @@ def return_pmf(n, p):
     """
     n = as_int_array(n, "n", minimum=0)
     p = as_probability(p, "p")
-    n, p = np.broadcast_arrays(n, p)
+    n, p = broadcast(n=n, p=p)
     k = n // 2
     with np.errstate(divide="ignore", invalid="ignore"):
         log_h = _log_central(k) + np.where(k > 0, k * _log_4pq(p), 0.0)
@@ -364,6 +364,7 @@ def distribution(n, p):
     """
     n = as_int(n, "n", minimum=0)
     p = float(as_probability(p, "p"))
+    check_size(n + 1, "n")
     j = np.arange(n + 1)
     return 2 * j - n, stats.binom.pmf(j, n, p)
 
@@ -474,6 +475,7 @@ def simulate_walk(n_steps, p, n_walks=1, rng=None, start=0):
     n_walks = as_int(n_walks, "n_walks", minimum=1)
     start = as_int(start, "start")
     rng = as_rng(rng)
+    check_size(n_walks * (n_steps + 1), "n_steps * n_walks", what="path entries")
     paths = np.empty((n_walks, n_steps + 1), dtype=np.int64)
     paths[:, 0] = start
     if n_steps:
