@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import integrate, stats
 
-from sprl import ctmc
+from sprl import _gth, ctmc
 
 mpmath.mp.dps = 50
 
@@ -246,12 +246,13 @@ def test_stationary_random_generators_against_mpmath():
                                    rtol=1e-13)
 
 
-def test_blocked_gth_matches_plain_gth():
+def test_blocked_gth_matches_plain_gth(monkeypatch):
     rng = np.random.default_rng(3)
     Q = _random_generator(rng, 300, density=0.1, scale=1.0)
     A = Q.copy()
     np.fill_diagonal(A, 0.0)
-    blocked, plain = ctmc._gth(A, block=32), ctmc._gth_small(A)
+    monkeypatch.setattr(_gth, "BLOCK", 32)  # ten blocks, the last one partial
+    blocked, plain = _gth.stationary(A), _gth.unblocked_stationary(A)
     np.testing.assert_allclose(blocked, plain, rtol=1e-13)
     pi = ctmc.stationary_distribution(Q)
     assert np.abs(pi @ Q).max() < 1e-15

@@ -609,3 +609,27 @@ def test_policy_gradient_rules():
         policy_gradient_estimates(np.zeros((2, 3)), np.zeros((2, 4, 2, 2)))
     with pytest.raises(ValueError, match="rewards must be 2-D"):
         policy_gradient_estimates(np.zeros(3), np.zeros((3, 2)))
+
+
+def _killed_mass_exact(n, c, p):
+    """P(max_{k<=n} |X_k| >= c) in exact rationals (the reference)."""
+    p = Fraction(p)
+    alive, killed = {0: Fraction(1)}, Fraction(0)
+    for _ in range(n):
+        nxt = {}
+        for x, w in alive.items():
+            for y, step in ((x + 1, p), (x - 1, 1 - p)):
+                if abs(y) >= c:
+                    killed += w * step
+                else:
+                    nxt[y] = nxt.get(y, 0) + w * step
+        alive = nxt
+    return killed
+
+
+@pytest.mark.parametrize("n, c, p", [(100, 70, "1/2"), (100, 80, "1/2"), (100, 10, "1/2"),
+                                     (60, 25, "3/10"), (9, 9, "1/2")])
+def test_walk_maximum_tail_far_tail_is_exact(n, c, p):
+    exact = _killed_mass_exact(n, c, Fraction(p))
+    got = walk_maximum_tail(n, c, float(Fraction(p)))
+    assert got == pytest.approx(float(exact), rel=1e-12, abs=0)

@@ -17,14 +17,62 @@ __all__ = [
     "as_int_array",
     "as_rng",
     "as_pmf",
+    "as_finite_array",
+    "broadcast",
+    "check_size",
+    "MAX_ARRAY_SIZE",
 ]
+
+#: Most entries one exact computation may allocate (10**8 float64 = 800 MB):
+#: beyond it a function refuses with a ValueError instead of a MemoryError.
+MAX_ARRAY_SIZE = 10**8
+
+
+def _reject_text(value, name: str, rule: str) -> None:
+    """Refuse strings and bytes: ``np.asarray("0.5", dtype=float)`` would parse them."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be {rule}, got the text {value!r}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return  # ragged input: the caller's own conversion reports it
+    if arr.dtype.kind in "US" or (
+        arr.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in arr.flat)
+    ):
+        raise ValueError(f"{name} must be {rule}, got the text {value!r}")
+
+
+def check_size(size: int, name: str, *, limit: int = MAX_ARRAY_SIZE, what: str = "entries"):
+    """Refuse a computation whose ``size`` (entries, steps, ...) exceeds ``limit``.
+
+    The message names the parameter that sets the size, so that a call such
+    as ``transition_matrix(10**7, 0.5)`` fails at once and says why, instead of
+    asking numpy for terabytes.
+    """
+    if size > limit:
+        raise ValueError(
+            f"{name} is too large: the computation would need {size:.3g} {what}, "
+            f"more than the limit of {limit:.3g}"
+        )
+
+
+def broadcast(**arrays):
+    """``numpy.broadcast_arrays`` of the keyword arguments, in order, with a
+    ``ValueError`` that names them when their shapes do not broadcast."""
+    try:
+        return np.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"{k} has shape {np.shape(v)}" for k, v in arrays.items())
+        names = " and ".join(arrays)
+        raise ValueError(f"{names} must broadcast to one shape: {shapes}") from None
 
 
 def as_probability(value, name: str = "p") -> np.ndarray:
     """Return ``value`` as a float array after checking ``0 <= value <= 1``.
 
-    ``nan`` and non-numeric input are rejected as well.
+    ``nan`` and non-numeric input (strings included) are rejected as well.
     """
+    _reject_text(value, name, "a number in [0, 1]")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -60,6 +108,7 @@ def as_int(value, name: str, *, minimum: int | None = None, maximum: int | None 
 
 def as_int_array(value, name: str, *, minimum=None, maximum=None) -> np.ndarray:
     """Array version of :func:`as_int`: integral entries within ``[minimum, maximum]``."""
+    _reject_text(value, name, "an integer or an array of integers")
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -104,4 +153,16 @@ def as_pmf(pmf, name: str = "pmf", *, atol: float = 1e-12) -> np.ndarray:
     total = arr.sum()
     if abs(total - 1.0) > atol:
         raise ValueError(f"{name} must sum to 1 (within {atol:g}), sums to {total!r}")
+    return arr
+
+
+def as_finite_array(value, name: str) -> np.ndarray:
+    """Return ``value`` as a float array after checking every entry is finite."""
+    _reject_text(value, name, "an array of numbers")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers") from None
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
     return arr

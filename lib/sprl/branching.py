@@ -41,9 +41,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.polynomial.polynomial import polyval
 from scipy import optimize, stats
 
-from ._checks import as_int, as_int_array, as_pmf, as_probability, as_rng
+from ._checks import as_int, as_int_array, as_pmf, as_probability, as_rng, check_size
 
 __all__ = [
     "pgf",
@@ -61,6 +62,11 @@ __all__ = [
 _EPS = np.finfo(float).eps
 #: Mass left beyond the truncation point of the Poisson and geometric builders.
 _TAIL = 1e-18
+#: Most generations :func:`generation_pgf` and :func:`survival_probability`
+#: iterate (a critical law never reaches its fixed point in floating point, so
+#: every generation costs a step).  Sub- and supercritical laws stop early, as
+#: soon as the iterate stops changing.
+MAX_GENERATIONS = 10**6
 
 
 # --------------------------------------------------------------------------- checks
@@ -96,11 +102,29 @@ def _as_s(s) -> np.ndarray:
 
 
 def _horner(coef: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """``sum_k coef[k] s**k`` by Horner's rule, vectorised over ``s``."""
-    out = np.full(s.shape, coef[-1], dtype=float)
-    for c in coef[-2::-1]:
-        out = out * s + c
-    return out
+    """``sum_k coef[k] s**k`` (numpy's ``polyval``: Horner's rule, vectorised over ``s``)."""
+    return np.asarray(polyval(s, coef), dtype=float)
+
+
+def _iterate(coef: np.ndarray, s: np.ndarray, n: int) -> np.ndarray:
+    """``n`` Horner compositions ``s -> sum_k coef[k] s**k``, stopping early once the
+    iterate is a floating-point fixed point (every later one is then the same)."""
+    if s.size == 1:  # the common scalar case: Python floats are ~20x faster here
+        backwards, x = coef[::-1].tolist(), float(s.flat[0])
+        for _ in range(n):
+            y = 0.0
+            for c in backwards:
+                y = y * x + c
+            if y == x:
+                break
+            x = y
+        return np.full(s.shape, x)
+    for _ in range(n):
+        new = _horner(coef, s)
+        if np.array_equal(new, s):
+            break
+        s = new
+    return s
 
 
 def _exact_terms(p: np.ndarray, weights: np.ndarray) -> list[float]:
@@ -193,7 +217,7 @@ def generation_pgf(pmf, n, s):
     pmf : array_like, shape (K,)
         Offspring law.
     n : int
-        Generation, ``n >= 0``.
+        Generation, ``0 <= n <= MAX_GENERATIONS``.
     s : float or array_like
         Points in :math:`[-1, 1]`.
 
@@ -209,10 +233,8 @@ def generation_pgf(pmf, n, s):
     0.625
     """
     p = _pmf(pmf)
-    n = as_int(n, "n", minimum=0)
-    out = _as_s(s).copy()
-    for _ in range(n):
-        out = _horner(p, out)
+    n = as_int(n, "n", minimum=0, maximum=MAX_GENERATIONS)
+    out = _iterate(p, _as_s(s).copy(), n)
     return out[()] if out.ndim == 0 else out
 
 
@@ -230,7 +252,7 @@ def survival_probability(pmf, n):
     pmf : array_like, shape (K,)
         Offspring law.
     n : int or array_like of int
-        Generation(s), ``n >= 0``.
+        Generation(s), ``0 <= n <= MAX_GENERATIONS``.
 
     Returns
     -------
@@ -245,17 +267,22 @@ def survival_probability(pmf, n):
     p = _pmf(pmf)
     n_arr = np.asarray(n)
     if n_arr.ndim == 0:
-        n_max = as_int(n, "n", minimum=0)
+        n_max = as_int(n, "n", minimum=0, maximum=MAX_GENERATIONS)
         idx = np.array(n_max)
     else:
-        idx = as_int_array(n, "n", minimum=0)
+        idx = as_int_array(n, "n", minimum=0, maximum=MAX_GENERATIONS)
         n_max = int(idx.max()) if idx.size else 0
-    tails = _tails(p)
+    backwards = _tails(p)[::-1].tolist()
     c = np.empty(n_max + 1)
     c[0] = 1.0
     for k in range(1, n_max + 1):
-        prev = c[k - 1]
-        c[k] = prev * (_horner(tails, np.array(1.0 - prev)) if tails.size else 0.0)
+        prev, t = c[k - 1], 0.0
+        for coef in backwards:  # T(1 - prev) by Horner's rule, in Python floats
+            t = t * (1.0 - prev) + coef
+        c[k] = prev * t
+        if c[k] == prev:  # a floating-point fixed point: every later c is the same
+            c[k:] = prev
+            break
     out = c[idx]
     return out[()] if out.ndim == 0 else out
 
@@ -282,7 +309,7 @@ def mean_variance(pmf, n):
     pmf : array_like, shape (K,)
         Offspring law.
     n : int or array_like of int
-        Generation(s), ``n >= 0``.
+        Generation(s), ``0 <= n <= MAX_GENERATIONS``.
 
     Returns
     -------
@@ -615,9 +642,11 @@ def poisson_pmf(lam, kmax=None):
         raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
     if kmax is None:
         # sf(k) < 1e-18 well before lam + 12 sqrt(lam) + 60 (Chernoff bound).
+        check_size(lam + 12.0 * math.sqrt(lam) + 60.0, "lam", what="support points")
         ks = np.arange(int(lam + 12.0 * math.sqrt(lam) + 60.0))
         kmax = int(np.argmax(stats.poisson.sf(ks, lam) < _TAIL)) if lam > 0 else 0
     kmax = as_int(kmax, "kmax", minimum=0)
+    check_size(kmax + 1, "kmax", what="support points")
     k = np.arange(kmax + 1)
     if lam == 0:
         return (k == 0).astype(float)
@@ -657,8 +686,13 @@ def geometric_pmf(p, kmax=None):
         raise ValueError(f"p must lie in (0, 1], got {p!r}")
     log_q = math.log1p(-p) if p < 1.0 else -math.inf
     if kmax is None:
-        kmax = 0 if p == 1.0 else max(0, math.ceil(math.log(_TAIL) / log_q) - 1)
+        # (1 - p)**(kmax + 1) < 1e-18; a float, which is inf for a subnormal p
+        support = 1.0 if p == 1.0 else math.log(_TAIL) / log_q
+        check_size(support, "p (too small: the support to cut at 1e-18)",
+                   what="support points")
+        kmax = max(0, math.ceil(support) - 1)
     kmax = as_int(kmax, "kmax", minimum=0)
+    check_size(kmax + 1, "kmax", what="support points")
     k = np.arange(kmax + 1)
     head = p * np.exp(k * log_q) if p < 1.0 else (k == 0).astype(float)
     tail = math.exp((kmax + 1) * log_q) if p < 1.0 else 0.0
@@ -681,4 +715,5 @@ def binomial_pmf(m, p):
     """
     m = as_int(m, "m", minimum=0)
     p = float(as_probability(p, "p"))
+    check_size(m + 1, "m", what="support points")
     return stats.binom.pmf(np.arange(m + 1), m, p)

@@ -28,9 +28,10 @@ import numbers
 
 import numpy as np
 from scipy import linalg
-from scipy.sparse import csgraph
 
-from ._checks import as_int, as_rng
+from . import _gth as gth
+from ._checks import as_int, as_rng, check_size
+from ._graph import closed_classes
 
 __all__ = [
     "validate_generator",
@@ -47,8 +48,6 @@ __all__ = [
 
 #: Rows of a generator must sum to 0 within this tolerance, relative to their rates.
 ROW_SUM_RTOL = 1e-12
-#: States eliminated together in one block of the blocked GTH algorithm.
-_GTH_BLOCK = 128
 
 
 # --------------------------------------------------------------------------- checks
@@ -274,98 +273,6 @@ def jump_chain(Q):
 # ------------------------------------------------------------------- stationary distribution
 
 
-def _gth_small(A: np.ndarray) -> np.ndarray:
-    """Stationary vector of an irreducible chain from its off-diagonal rates (plain GTH).
-
-    Works on a copy; each step is a rank-one update of non-negative numbers, and
-    each pivot is the sum of a row's remaining off-diagonal rates.
-    """
-    A = np.array(A, dtype=float)
-    n = A.shape[0]
-    np.fill_diagonal(A, 0.0)
-    s = np.empty(n)
-    for k in range(n - 1, 0, -1):
-        s[k] = A[k, :k].sum()
-        A[:k, :k] += np.outer(A[:k, k] / s[k], A[k, :k])
-    pi = np.empty(n)
-    pi[0] = 1.0
-    for k in range(1, n):
-        pi[k] = pi[:k] @ A[:k, k] / s[k]
-    return pi / pi.sum()
-
-
-def _gth(A: np.ndarray, block: int = _GTH_BLOCK) -> np.ndarray:
-    r"""Stationary vector of an irreducible chain, GTH elimination done in blocks.
-
-    The states are eliminated ``block`` at a time from the end.  Take the last
-    block :math:`B` and the rest :math:`R` of the chain censored to
-    :math:`R \cup B`.  GTH steps inside :math:`B` (non-negative updates, each
-    pivot :math:`s_k` a sum of rates) factor the block; two triangular solves
-    whose off-diagonal coefficients are :math:`\le 0` (so only non-negative
-    numbers are ever added) give the law :math:`X` of the first state of
-    :math:`R` entered from each state of :math:`B`, and the chain censored to
-    :math:`R` has rates :math:`A_{RR} + A_{RB} X`: a BLAS product of
-    non-negative matrices, which keeps GTH's entrywise accuracy.  On the way
-    back, :math:`\pi_B` is the stationary law of :math:`B` plus one state
-    standing for :math:`R` (left at rates :math:`\pi_R A_{RB}`), again by GTH.
-    """
-    A = np.array(A, dtype=float)
-    np.fill_diagonal(A, 0.0)
-    n = A.shape[0]
-    if n <= 2 * block:
-        return _gth_small(A)
-    starts = list(range(n - block, block - 1, -block))  # first state of each block
-    saved = []
-    for m in starts:
-        end = m + block
-        WB = A[m:end, m:end].copy()
-        exit_rate = A[m:end, :m].sum(axis=1)
-        C = np.zeros((block, block))
-        s = np.empty(block)
-        for k in range(block - 1, -1, -1):
-            s[k] = exit_rate[k] + WB[k, :k].sum()
-            c = WB[:k, k] / s[k]
-            C[:k, k] = c
-            WB[:k, :k] += np.outer(c, WB[k, :k])
-            exit_rate[:k] += c * exit_rate[k]
-        # Rows of B restricted to the columns of R after the in-block steps:
-        # F = A_BR + C F  (C strictly upper, >= 0).
-        F = linalg.solve_triangular(np.eye(block) - C, A[m:end, :m], lower=False,
-                                    unit_diagonal=True, check_finite=False)
-        # First entrance into R: s_k X_k = F_k + sum_{j<k} WB[k, j] X_j.
-        lower = -np.tril(WB, -1)
-        lower[np.diag_indices(block)] = s
-        X = linalg.solve_triangular(lower, F, lower=True, check_finite=False)
-        saved.append((m, A[m:end, :end].copy()))
-        A[:m, :m] += A[:m, m:end] @ X
-        np.fill_diagonal(A[:m, :m], 0.0)
-    first = starts[-1]
-    pi = np.zeros(n)
-    pi[:first] = _gth_small(A[:first, :first])
-    for m, Wb in reversed(saved):
-        end = m + block
-        aug = np.zeros((block + 1, block + 1))
-        aug[0, 1:] = pi[:m] @ A[:m, m:end]
-        aug[1:, 0] = Wb[:, :m].sum(axis=1)
-        aug[1:, 1:] = Wb[:, m:end]
-        sub = _gth_small(aug)
-        pi[m:end] = sub[1:] / sub[0]
-    return pi / pi.sum()
-
-
-def _closed_classes(A: np.ndarray) -> list[np.ndarray]:
-    """Closed communicating classes of the rate graph (each an index array)."""
-    n_comp, labels = csgraph.connected_components(A > 0, directed=True, connection="strong")
-    closed = []
-    for c in range(n_comp):
-        members = np.flatnonzero(labels == c)
-        outside = np.ones(A.shape[0], dtype=bool)
-        outside[members] = False
-        if not (A[np.ix_(members, outside)] > 0).any():
-            closed.append(members)
-    return closed
-
-
 def stationary_distributions(Q):
     r"""One stationary law per closed (recurrent) class of the chain.
 
@@ -379,10 +286,15 @@ def stationary_distributions(Q):
         ``c``-th closed class (classes ordered by their smallest state).
     """
     A, _ = _rates(Q)
-    classes = sorted(_closed_classes(A), key=lambda c: c[0])
+    classes = closed_classes(A)
     out = np.zeros((len(classes), A.shape[0]))
     for row, members in zip(out, classes):
-        row[members] = _gth(A[np.ix_(members, members)])
+        try:
+            row[members] = gth.stationary(A[np.ix_(members, members)], overwrite=True)
+        except np.linalg.LinAlgError:  # pragma: no cover - underflowing rates
+            raise ValueError(
+                "Q has rates so small next to the others that the elimination underflows"
+            ) from None
     return out
 
 
@@ -555,6 +467,7 @@ def poisson_process(rate, t_max, rng=None):
     rate = _as_positive(rate, "rate")
     t_max = _as_positive(t_max, "t_max")
     rng = as_rng(rng)
+    check_size(rate * t_max, "rate * t_max", what="arrivals on average")
     N = rng.poisson(rate * t_max)
     return np.sort(rng.uniform(0.0, t_max, size=N))
 

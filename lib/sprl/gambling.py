@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_int, as_int_array, as_probability, as_rng
+from ._checks import as_int, as_int_array, as_probability, as_rng, broadcast, check_size
 
 __all__ = ["win_probability", "expected_duration", "simulate_ruin", "transition_matrix"]
 
 # Terms of the series used for h_S(k) when 0 <= S log(q/p) <= 1; since g_m <= m, the
 # remainder after 25 terms is below 2/26! ~ 5e-27 relative, far under float64's resolution.
 _SERIES_TERMS = 25
+
+#: Most rounds :func:`simulate_ruin` may expect to play (``n_games`` times the
+#: expected duration), about half a minute of work here.  Beyond it a simulation
+#: would look like a hang: ``simulate_ruin(5, 10**12, 0.5, 10)`` expects 5e13 rounds.
+MAX_SIMULATED_ROUNDS = 10**9
 
 
 def _check(k, S, p):
@@ -103,7 +108,7 @@ def win_probability(k, S, p):
     0.134431
     """
     k, S, p = _check(k, S, p)
-    k, p = np.broadcast_arrays(k, p)
+    k, p = broadcast(k=k, p=p)
     x = _log_odds(p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # p > 1/2 (x < 0): both expm1 terms lie in (-1, 0].
@@ -172,7 +177,7 @@ def expected_duration(k, S, p):
     765.6
     """
     k, S, p = _check(k, S, p)
-    k, p = np.broadcast_arrays(k, p)
+    k, p = broadcast(k=k, p=p)
     # Reflect to p <= 1/2; 1 - p is exact for p in [1/2, 1] (Sterbenz).
     flip = p > 0.5
     k = np.where(flip, S - k, k).astype(float)
@@ -232,7 +237,9 @@ def simulate_ruin(k, S, p, n_games, rng=None):
     p : float
         Probability that A wins a round, ``0 <= p <= 1``.
     n_games : int
-        Number of games, ``>= 1``.
+        Number of games, ``>= 1``.  The expected total number of rounds,
+        ``n_games * expected_duration(k, S, p)``, may not exceed
+        ``MAX_SIMULATED_ROUNDS``.
     rng : None, int or numpy.random.Generator
         Source of randomness (a seed makes the result reproducible).
 
@@ -254,6 +261,8 @@ def simulate_ruin(k, S, p, n_games, rng=None):
     p = float(as_probability(p, "p"))
     n_games = as_int(n_games, "n_games", minimum=1)
     rng = as_rng(rng)
+    check_size(n_games * float(expected_duration(k, S, p)), "S (or n_games)",
+               limit=MAX_SIMULATED_ROUNDS, what="rounds on average")
 
     position = np.full(n_games, k, dtype=np.int64)
     duration = np.zeros(n_games, dtype=np.int64)
@@ -294,6 +303,7 @@ def transition_matrix(S, p):
     """
     S = as_int(S, "S", minimum=1)
     p = float(as_probability(p, "p"))
+    check_size((S + 1) ** 2, "S", what="matrix entries")
     P = np.zeros((S + 1, S + 1))
     inner = np.arange(1, S)
     P[inner, inner + 1] = p

@@ -4,7 +4,8 @@
 (small MDPs solved exactly), :mod:`sprl.rl.policies` (torch networks and the
 pseudo-loss), :mod:`sprl.rl.reinforce` and :mod:`sprl.rl.a2c` (one file per
 algorithm), :mod:`sprl.rl.common` (their training history and batch
-evaluation).
+evaluation), :mod:`sprl.rl.reward_models` (learned reward models, best-of-n
+and reward hacking on a bandit, section 2.10).
 
 Submodules load on first use (``sprl.rl.tabular.gridworld`` works after a bare
 ``import sprl``).  Only the torch-based ones import torch, so
@@ -15,7 +16,7 @@ import importlib
 
 _SUBMODULES = {
     "returns", "tabular", "policies", "reinforce", "a2c", "common",
-    "trpo", "ppo", "toylm", "dpo", "grpo",
+    "trpo", "ppo", "toylm", "dpo", "grpo", "reward_models",
 }
 
 
