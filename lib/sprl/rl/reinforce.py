@@ -39,7 +39,7 @@ import torch
 
 from .._checks import as_int
 from ..progress import progress_bar
-from .common import History, _clip_grad, evaluate
+from .common import History, _clip_grad, deterministic, evaluate
 from .policies import CategoricalPolicy, ValueNetwork, pseudo_loss
 from .returns import reward_to_go
 
@@ -86,14 +86,8 @@ def train(config: Config = Config(), seed: int = 0, progress: bool = True) -> Hi
     """
     _check_config(config)
     seed = as_int(seed, "seed", minimum=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and deterministic
-    try:
-        with torch.random.fork_rng(devices=[]):  # leave torch's global RNG as we found it
-            torch.manual_seed(seed)
-            return _train(config, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
+    with deterministic(seed):  # one thread, torch seeded; global state restored after
+        return _train(config, seed, progress)
 
 
 def play_episodes(envs, policy, generator, history, reset_seeds=None):
