@@ -38,6 +38,7 @@ def test_chapter_code_is_read_for_the_entries_it_uses():
         "mg = sprl.martingale\nmg.de_moivre\nS(0, 1, 0.1, 0.5)\n"
         "h = a2c.train(a2c.Config(), seed=0)\nsprl.gambling.win_probability(1, 2, 0.5)\n"
         "sprl.show_source(sprl.gambling)\nsprl.gambling._log_odds\nsprl.nothing.here",
+        "from sprl import _gth\n_gth.stationary",
     ]
     bound, used = {}, set()
     for cell in cells:

@@ -9,7 +9,8 @@ import pytest
 import sprl
 from sprl import _checks
 
-PART1 = ["gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "widgets",
+PART1 = ["gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "score_function",
+         "widgets",
          "progress"]
 
 

@@ -28,6 +28,8 @@ TITLE = "Library entries used in this chapter"
 def _resolve(dotted: str):
     """The public sprl function or class named ``dotted`` (fully qualified), or None."""
     parts = dotted.split(".")
+    if any(part.startswith("_") for part in parts):
+        return None  # reached through a private module or name: no reference entry
     for cut in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:cut]))

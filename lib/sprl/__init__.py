@@ -2,7 +2,8 @@
 
 Part 1 (no torch): :mod:`sprl.gambling`, :mod:`sprl.random_walk`,
 :mod:`sprl.markov`, :mod:`sprl.branching`, :mod:`sprl.ctmc`,
-:mod:`sprl.martingale`.  Part 2 (torch): :mod:`sprl.rl`.  Interactive
+:mod:`sprl.martingale`, :mod:`sprl.score_function` (the bridge to
+policy gradients).  Part 2 (torch): :mod:`sprl.rl`.  Interactive
 figures for every chapter: :mod:`sprl.widgets`; progress bars of long
 cells: :mod:`sprl.progress`.
 
@@ -18,7 +19,8 @@ __version__ = "0.2.0"
 __all__ = ["show_source"]
 
 _SUBMODULES = {
-    "gambling", "random_walk", "markov", "branching", "ctmc", "martingale", "widgets", "progress", "rl",
+    "gambling", "random_walk", "markov", "branching", "ctmc", "martingale",
+    "score_function", "widgets", "progress", "rl",
 }
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "as_int_array",
     "as_rng",
     "as_pmf",
+    "as_finite_array",
     "broadcast",
     "check_size",
     "MAX_ARRAY_SIZE",
@@ -152,4 +153,16 @@ def as_pmf(pmf, name: str = "pmf", *, atol: float = 1e-12) -> np.ndarray:
     total = arr.sum()
     if abs(total - 1.0) > atol:
         raise ValueError(f"{name} must sum to 1 (within {atol:g}), sums to {total!r}")
+    return arr
+
+
+def as_finite_array(value, name: str) -> np.ndarray:
+    """Return ``value`` as a float array after checking every entry is finite."""
+    _reject_text(value, name, "an array of numbers")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers") from None
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
     return arr

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.polynomial.polynomial import polyval
 from scipy import optimize, stats
 
 from ._checks import as_int, as_int_array, as_pmf, as_probability, as_rng, check_size
@@ -101,11 +102,8 @@ def _as_s(s) -> np.ndarray:
 
 
 def _horner(coef: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """``sum_k coef[k] s**k`` by Horner's rule, vectorised over ``s``."""
-    out = np.full(s.shape, coef[-1], dtype=float)
-    for c in coef[-2::-1]:
-        out = out * s + c
-    return out
+    """``sum_k coef[k] s**k`` (numpy's ``polyval``: Horner's rule, vectorised over ``s``)."""
+    return np.asarray(polyval(s, coef), dtype=float)
 
 
 def _iterate(coef: np.ndarray, s: np.ndarray, n: int) -> np.ndarray:

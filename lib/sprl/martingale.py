@@ -24,13 +24,14 @@ chapter:
 * the branching martingale :math:`Z_n/\mu^n` (:func:`normalised_population`),
   a likelihood ratio (:func:`likelihood_ratio`) and Pólya's urn
   (:func:`polya_urn`, :func:`polya_pmf`);
-* Doob's maximal inequalities (:func:`doob_bound`, :func:`doob_lp_bound`,
-  with the exact walk references :func:`walk_maximum_tail` and
-  :func:`walk_abs_moment`);
-* the bridge to part 2: score-function (REINFORCE) estimates on a two-state
-  chain (:func:`simulate_chain_episodes`, :func:`policy_gradient_estimates`,
-  :func:`exact_policy_gradient`), where the terms that pair a score with
-  *past* rewards form a martingale-difference sum with mean zero.
+* Doob's maximal inequalities (:func:`doob_bound`, :func:`doob_lp_bound`),
+  whose exact walk references :func:`~sprl.random_walk.walk_maximum_tail` and
+  :func:`~sprl.random_walk.walk_abs_moment` live beside the walk in
+  :mod:`sprl.random_walk`.
+
+The bridge to part 2 (score-function estimates on a two-state chain, whose
+terms pairing a score with *past* rewards form a martingale-difference sum)
+is :mod:`sprl.score_function`; its functions are importable from here too.
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._checks import as_finite_array as _finite_array
 from ._checks import as_int, as_int_array, as_probability, as_rng, check_size
+from .gambling import _log_odds
+from .random_walk import walk_abs_moment, walk_maximum_tail  # noqa: F401  (section 1.2 uses them)
+from .score_function import (  # noqa: F401  (section 1.2's look ahead uses them)
+    exact_policy_gradient,
+    policy_gradient_estimates,
+    simulate_chain_episodes,
+)
 
 __all__ = [
     "de_moivre",
@@ -57,25 +66,14 @@ __all__ = [
     "polya_pmf",
     "doob_bound",
     "doob_lp_bound",
-    "walk_maximum_tail",
-    "walk_abs_moment",
-    "simulate_chain_episodes",
-    "policy_gradient_estimates",
-    "exact_policy_gradient",
 ]
 
 #: Most rounds of the doubling strategy: stakes 2**(n-1) must stay finite in float64.
 MAX_DOUBLING_ROUNDS = 1000
-#: Longest horizon for which :func:`exact_policy_gradient` enumerates all 2**T episodes.
-MAX_EXACT_HORIZON = 16
 #: Largest size of the rationals in :func:`ruin_by_optional_stopping`: ``S`` times
 #: the bits of ``q/p``'s numerator or denominator (``S = 20,000`` at ``p = 0.4``
 #: given as a float, about 0.2 s; the cost grows faster than linearly beyond).
 MAX_RATIONAL_BITS = 2 * 10**6
-#: Most steps of :func:`walk_maximum_tail`'s dynamic programme (one numpy pass
-#: each) and most entries it touches in all, ``n`` times the number of levels.
-MAX_WALK_STEPS = 10**6
-MAX_WALK_WORK = 10**9
 
 
 # ---------------------------------------------------------------- input checks
@@ -90,16 +88,6 @@ def _open_probability(p, name: str = "p") -> np.ndarray:
     return arr
 
 
-def _finite_array(x, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers") from None
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
-    return arr
-
-
 def _paths(paths, name: str = "paths") -> np.ndarray:
     arr = _finite_array(paths, name)
     if arr.ndim != 2 or arr.shape[1] < 1 or arr.shape[0] < 1:
@@ -107,12 +95,6 @@ def _paths(paths, name: str = "paths") -> np.ndarray:
             f"{name} must be a 2-D array shaped (n_paths, n_steps + 1), got shape {arr.shape}"
         )
     return arr
-
-
-def _log_odds(p: np.ndarray) -> np.ndarray:
-    r""":math:`\log(q/p)` for ``0 < p < 1`` as ``log1p((1 - 2p)/p)``: ``1 - 2p`` is exact
-    for ``p >= 1/4``, so the result keeps full relative accuracy as ``p -> 1/2``."""
-    return np.log1p((1.0 - 2.0 * p) / p)
 
 
 def _scalar(a):
@@ -643,22 +625,21 @@ def polya_pmf(red, black, n_draws):
        \qquad j = 0, \dots, n,
 
     and :math:`M_n = (\text{red} + K)/(\text{red} + \text{black} + n)`.
-    Section 1.2, Example *Pólya's urn*.
+    Section 1.2, Example *Pólya's urn*.  A thin wrapper of
+    ``scipy.stats.betabinom(n_draws, red, black).pmf`` that checks its input.
 
     Returns
     -------
     numpy.ndarray, shape (n_draws + 1,)
         :math:`\mathbb P(K = j)` for ``j = 0, ..., n_draws``.
     """
-    from scipy.special import betaln, gammaln
+    from scipy.stats import betabinom
 
     red = as_int(red, "red", minimum=1)
     black = as_int(black, "black", minimum=1)
     n = as_int(n_draws, "n_draws", minimum=0)
-    j = np.arange(n + 1)
-    log_binom = gammaln(n + 1) - gammaln(j + 1) - gammaln(n - j + 1)
-    log_pmf = log_binom + betaln(red + j, black + n - j) - betaln(red, black)
-    return np.exp(log_pmf)
+    check_size(n + 1, "n_draws")
+    return betabinom.pmf(np.arange(n + 1), n, red, black)
 
 
 # ------------------------------------------------------ Doob's maximal inequality
@@ -738,260 +719,3 @@ def doob_lp_bound(paths, order=2):
     lhs = float((a.max(axis=1) ** order).mean())
     rhs = float((order / (order - 1.0)) ** order * (a[:, -1] ** order).mean())
     return lhs, rhs
-
-
-def walk_maximum_tail(n, c, p=0.5):
-    r"""Exact :math:`\mathbb P(\max_{k \le n} |X_k| \ge c)` for the walk from :math:`X_0 = 0`.
-
-    Dynamic programming over the walk killed on reaching :math:`\pm c`
-    (:math:`O(nc)` operations): the answer is the mass killed in the first
-    ``n`` steps, *added up* as it is killed.  (One minus the mass still alive
-    would cancel: at ``n = 100``, ``c = 80`` the answer is :math:`3.4 \cdot
-    10^{-17}`, below the spacing of floats near 1.)  The exact left side of
-    Doob's inequality for the fair walk (section 1.2).
-
-    Parameters
-    ----------
-    n : int
-        Number of steps, ``0 <= n <= MAX_WALK_STEPS``.
-    c : int
-        Level, ``c >= 1``; ``n * min(c, n)`` at most ``MAX_WALK_WORK``.
-    p : float
-        Probability of a step up, ``0 <= p <= 1``.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> walk_maximum_tail(2, 1), walk_maximum_tail(2, 2), walk_maximum_tail(2, 3)
-    (1.0, 0.5, 0.0)
-    """
-    n = as_int(n, "n", minimum=0, maximum=MAX_WALK_STEPS)
-    c = as_int(c, "c", minimum=1)
-    p = float(as_probability(p, "p"))
-    if c > n:
-        return 0.0  # n steps of size one cannot reach level c
-    check_size(n * c, "n * c", limit=MAX_WALK_WORK, what="operations")
-    up, down = p, 1.0 - p
-    # alive[i] is the mass at level i - (c - 1), for the levels -(c-1) .. c-1
-    alive = np.zeros(2 * c - 1)
-    alive[c - 1] = 1.0
-    new = np.empty_like(alive)
-    killed = 0.0
-    for _ in range(n):
-        killed += up * alive[-1] + down * alive[0]  # steps onto +c and -c
-        new[0] = 0.0
-        np.multiply(alive[:-1], up, out=new[1:])
-        new[:-1] += down * alive[1:]
-        alive, new = new, alive
-    return float(min(killed, 1.0))
-
-
-def walk_abs_moment(n, p=0.5, order=1):
-    r"""Exact :math:`\mathbb E|X_n|^r` for the walk from 0 (a binomial sum).
-
-    :math:`X_n = 2B - n` with :math:`B \sim \mathrm{Bin}(n, p)`.  The exact
-    right side of Doob's inequality for the fair walk (section 1.2).
-
-    Parameters
-    ----------
-    n : int
-        ``n >= 0``.
-    p : float
-        ``0 <= p <= 1``.
-    order : float
-        ``r > 0``.
-
-    Returns
-    -------
-    float
-    """
-    from scipy.stats import binom
-
-    n = as_int(n, "n", minimum=0)
-    p = float(as_probability(p, "p"))
-    order = float(_finite_array(order, "order"))
-    if not order > 0:
-        raise ValueError(f"order must be > 0, got {order!r}")
-    b = np.arange(n + 1)
-    return float(np.sum(binom.pmf(b, n, p) * np.abs(2 * b - n) ** order))
-
-
-# ------------------------------------------- the bridge to policy gradients
-
-
-def _check_chain(theta, reward, horizon):
-    theta = _finite_array(theta, "theta")
-    if theta.shape != (2, 2):
-        raise ValueError(f"theta must have shape (2, 2) (states x actions), got {theta.shape}")
-    reward = _finite_array(reward, "reward")
-    if reward.shape != (2, 2):
-        raise ValueError(f"reward must have shape (2, 2) (states x actions), got {reward.shape}")
-    horizon = as_int(horizon, "horizon", minimum=1)
-    return theta, reward, horizon
-
-
-def _softmax(theta):
-    z = np.exp(theta - theta.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
-def _chain_scores(theta, states, actions):
-    """Scores grad_theta log pi(a_t | s_t), shape (..., T, 2, 2)."""
-    pi = _softmax(theta)
-    row = np.eye(2)[actions] - pi[states]  # e_a - pi(.|s), shape (..., T, 2)
-    return np.eye(2)[states][..., :, None] * row[..., None, :]
-
-
-def simulate_chain_episodes(theta, reward, horizon, n_episodes, rng=None):
-    r"""Episodes of a tabular softmax policy on the two-state "move" chain.
-
-    States and actions are :math:`\{0, 1\}`; the episode starts in
-    :math:`s_1 = 0`, the action chooses the next state, :math:`s_{t+1} = a_t`,
-    and the reward is :math:`r_t = R[s_t, a_t]`.  The policy is
-    :math:`\pi_\theta(a \mid s) \propto e^{\theta[s, a]}`, whose score is
-
-    .. math::
-
-       \nabla_\theta \log \pi_\theta(a \mid s) = e_s \otimes (e_a - \pi_\theta(\cdot \mid s)),
-
-    with conditional mean zero given the past and :math:`s_t` (the EGLP lemma
-    of section 2.3.3).  Section 1.2, *a look ahead: policy gradients*.
-
-    Parameters
-    ----------
-    theta : array_like, shape (2, 2)
-        Logits :math:`\theta[s, a]`.
-    reward : array_like, shape (2, 2)
-        :math:`R[s, a]`.
-    horizon : int
-        Steps per episode :math:`T \ge 1`.
-    n_episodes : int
-        ``>= 1``.
-    rng : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    rewards : numpy.ndarray, shape (n_episodes, T)
-        :math:`r_1, \dots, r_T`.
-    scores : numpy.ndarray, shape (n_episodes, T, 2, 2)
-        :math:`\nabla_\theta \log \pi_\theta(a_t \mid s_t)`.
-    """
-    theta, reward, horizon = _check_chain(theta, reward, horizon)
-    n_episodes = as_int(n_episodes, "n_episodes", minimum=1)
-    rng = as_rng(rng)
-    pi = _softmax(theta)
-    states = np.zeros((n_episodes, horizon), dtype=np.int64)
-    actions = np.zeros((n_episodes, horizon), dtype=np.int64)
-    s = np.zeros(n_episodes, dtype=np.int64)
-    for t in range(horizon):
-        a = (rng.random(n_episodes) >= pi[s, 0]).astype(np.int64)
-        states[:, t], actions[:, t] = s, a
-        s = a
-    return reward[states, actions], _chain_scores(theta, states, actions)
-
-
-def policy_gradient_estimates(rewards, scores, baseline=0.0):
-    r"""Per-episode score-function estimates of :math:`\nabla_\theta J`.
-
-    With :math:`g_t = \nabla_\theta\log\pi_\theta(a_t\mid s_t)` and
-    :math:`G_t = \sum_{u \ge t} r_u` (reward-to-go):
-
-    * ``"full"``: :math:`\bigl(\sum_t g_t\bigr)\bigl(\sum_u r_u\bigr)` (REINFORCE, 2.3.1);
-    * ``"reward_to_go"``: :math:`\sum_t g_t\, G_t` (2.3.3);
-    * ``"past"``: :math:`\sum_t g_t \sum_{u < t} r_u` = full minus reward-to-go:
-      a martingale transform of the martingale differences :math:`g_t` by the
-      predictable stakes :math:`\sum_{u<t} r_u`, so its mean is zero;
-    * ``"baseline"``: :math:`\sum_t g_t\,(G_t - b_t)` (2.3.4), unbiased because
-      :math:`\sum_t g_t b_t` is again a martingale transform.
-
-    Section 1.2, *a look ahead: policy gradients*.
-
-    Parameters
-    ----------
-    rewards : array_like, shape (n_episodes, T)
-    scores : array_like, shape ``(n_episodes, T, *param_shape)``
-    baseline : float or array_like of shape (T,)
-        Constants :math:`b_t` (a scalar for all ``t``).
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        Each entry shaped ``(n_episodes, *param_shape)``.
-    """
-    r = _finite_array(rewards, "rewards")
-    g = _finite_array(scores, "scores")
-    if r.ndim != 2:
-        raise ValueError(f"rewards must be 2-D (n_episodes, T), got shape {r.shape}")
-    if g.ndim < 2 or g.shape[:2] != r.shape:
-        raise ValueError(
-            f"scores must be shaped (n_episodes, T, ...) with (n_episodes, T) = {r.shape}, "
-            f"got {g.shape}"
-        )
-    b = _finite_array(baseline, "baseline")
-    if b.ndim > 1 or (b.ndim == 1 and b.shape[0] != r.shape[1]):
-        raise ValueError(f"baseline must be a number or have shape (T,) = ({r.shape[1]},)")
-    extra = (1,) * (g.ndim - 2)
-    to_go = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]
-    past = to_go[:, :1] - to_go  # sum_{u < t} r_u
-    total = to_go[:, 0]
-    return {
-        "full": g.sum(axis=1) * total.reshape((-1,) + extra),
-        "reward_to_go": (g * to_go.reshape(to_go.shape + extra)).sum(axis=1),
-        "past": (g * past.reshape(past.shape + extra)).sum(axis=1),
-        "baseline": (g * (to_go - b).reshape(to_go.shape + extra)).sum(axis=1),
-    }
-
-
-def exact_policy_gradient(theta, reward, horizon, baseline=0.0):
-    r"""Exact gradient and exact moments of the estimators, by enumerating all episodes.
-
-    The chain of :func:`simulate_chain_episodes` has :math:`2^T` equally
-    structured episodes (one per action sequence); summing over them gives
-    :math:`J(\theta) = \mathbb E \sum_t r_t`, its gradient, and the exact mean
-    and variance (per coordinate of :math:`\theta`) of every estimator of
-    :func:`policy_gradient_estimates`.  Section 1.2.
-
-    Parameters
-    ----------
-    theta, reward : array_like, shape (2, 2)
-    horizon : int
-        ``1 <= T <= 16``.
-    baseline : float or array_like of shape (T,)
-
-    Returns
-    -------
-    J : float
-    grad : numpy.ndarray, shape (2, 2)
-        :math:`\nabla_\theta J = \sum_\tau r(\tau)\,\nabla_\theta P_\theta(\tau)`
-        with :math:`\nabla_\theta P_\theta(\tau) = P_\theta(\tau)\sum_t g_t(\tau)`,
-        an exact derivative of a finite sum.
-    moments : dict of str to (mean, variance)
-        For each estimator: its exact mean and variance, arrays of shape (2, 2).
-    """
-    theta, reward, horizon = _check_chain(theta, reward, horizon)
-    if horizon > MAX_EXACT_HORIZON:
-        raise ValueError(f"horizon must be <= {MAX_EXACT_HORIZON} for exact enumeration")
-    actions = (np.arange(2**horizon)[:, None] >> np.arange(horizon)[::-1]) & 1
-    states = np.zeros_like(actions)
-    states[:, 1:] = actions[:, :-1]
-    pi = _softmax(theta)
-    log_prob = np.log(pi[states, actions]).sum(axis=1)
-    prob = np.exp(log_prob)
-    rewards = reward[states, actions]
-    total = rewards.sum(axis=1)
-    J = float(prob @ total)
-    # d prob(tau) / d theta = prob(tau) * sum_t score_t(tau): the likelihood-ratio
-    # identity, an exact derivative of a finite sum (checked in the tests against
-    # finite differences).
-    scores = _chain_scores(theta, states, actions)
-    grad = np.einsum("e,e,eij->ij", prob, total, scores.sum(axis=1))
-    estimates = policy_gradient_estimates(rewards, scores, baseline)
-    moments = {}
-    for name, x in estimates.items():
-        mean = np.einsum("e,eij->ij", prob, x)
-        var = np.einsum("e,eij->ij", prob, (x - mean) ** 2)
-        moments[name] = (mean, var)
-    return J, grad, moments

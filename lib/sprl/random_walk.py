@@ -40,6 +40,7 @@ from math import comb
 import numpy as np
 from scipy import stats
 
+from ._checks import as_finite_array as _finite_array
 from ._checks import as_int, as_int_array, as_probability, as_rng, broadcast, check_size
 from .gambling import _log_odds
 
@@ -53,6 +54,8 @@ __all__ = [
     "first_return_generating_function",
     "simulate_walk",
     "first_return_time",
+    "walk_maximum_tail",
+    "walk_abs_moment",
 ]
 
 # u_k = C(2k, k) / 4**k, correctly rounded, for k < _U_TABLE_SIZE; beyond, the
@@ -513,3 +516,88 @@ def first_return_time(paths):
     back = paths[:, 1:] == paths[:, :1]
     hit = back.any(axis=1)
     return np.where(hit, back.argmax(axis=1) + 1, -1).astype(np.int64)
+
+
+# ----------------------------------------------- exact references for Doob's inequality
+
+#: Most steps of :func:`walk_maximum_tail`'s dynamic programme (one numpy pass
+#: each) and most entries it touches in all, ``n`` times the number of levels.
+MAX_WALK_STEPS = 10**6
+MAX_WALK_WORK = 10**9
+
+
+def walk_maximum_tail(n, c, p=0.5):
+    r"""Exact :math:`\mathbb P(\max_{k \le n} |X_k| \ge c)` for the walk from :math:`X_0 = 0`.
+
+    Dynamic programming over the walk killed on reaching :math:`\pm c`
+    (:math:`O(nc)` operations): the answer is the mass killed in the first
+    ``n`` steps, *added up* as it is killed.  (One minus the mass still alive
+    would cancel: at ``n = 100``, ``c = 80`` the answer is :math:`3.4 \cdot
+    10^{-17}`, below the spacing of floats near 1.)  The exact left side of
+    Doob's inequality for the fair walk (section 1.2).
+
+    Parameters
+    ----------
+    n : int
+        Number of steps, ``0 <= n <= MAX_WALK_STEPS``.
+    c : int
+        Level, ``c >= 1``; ``n * min(c, n)`` at most ``MAX_WALK_WORK``.
+    p : float
+        Probability of a step up, ``0 <= p <= 1``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> walk_maximum_tail(2, 1), walk_maximum_tail(2, 2), walk_maximum_tail(2, 3)
+    (1.0, 0.5, 0.0)
+    """
+    n = as_int(n, "n", minimum=0, maximum=MAX_WALK_STEPS)
+    c = as_int(c, "c", minimum=1)
+    p = float(as_probability(p, "p"))
+    if c > n:
+        return 0.0  # n steps of size one cannot reach level c
+    check_size(n * c, "n * c", limit=MAX_WALK_WORK, what="operations")
+    up, down = p, 1.0 - p
+    # alive[i] is the mass at level i - (c - 1), for the levels -(c-1) .. c-1
+    alive = np.zeros(2 * c - 1)
+    alive[c - 1] = 1.0
+    new = np.empty_like(alive)
+    killed = 0.0
+    for _ in range(n):
+        killed += up * alive[-1] + down * alive[0]  # steps onto +c and -c
+        new[0] = 0.0
+        np.multiply(alive[:-1], up, out=new[1:])
+        new[:-1] += down * alive[1:]
+        alive, new = new, alive
+    return float(min(killed, 1.0))
+
+
+def walk_abs_moment(n, p=0.5, order=1):
+    r"""Exact :math:`\mathbb E|X_n|^r` for the walk from 0 (a binomial sum).
+
+    :math:`X_n = 2B - n` with :math:`B \sim \mathrm{Bin}(n, p)`.  The exact
+    right side of Doob's inequality for the fair walk (section 1.2).
+
+    Parameters
+    ----------
+    n : int
+        ``n >= 0``.
+    p : float
+        ``0 <= p <= 1``.
+    order : float
+        ``r > 0``.
+
+    Returns
+    -------
+    float
+    """
+    n = as_int(n, "n", minimum=0)
+    p = float(as_probability(p, "p"))
+    order = float(_finite_array(order, "order"))
+    if not order > 0:
+        raise ValueError(f"order must be > 0, got {order!r}")
+    b = np.arange(n + 1)
+    return float(np.sum(stats.binom.pmf(b, n, p) * np.abs(2 * b - n) ** order))
