@@ -2,8 +2,8 @@
 
 :mod:`sprl.rl.returns` (returns and advantages), :mod:`sprl.rl.tabular`
 (small MDPs solved exactly), :mod:`sprl.rl.policies` (torch networks and the
-pseudo-loss), :mod:`sprl.rl.reinforce` and :mod:`sprl.rl.a2c` (one file per
-algorithm), :mod:`sprl.rl.common` (their training history and batch
+pseudo-loss), :mod:`sprl.rl.reinforce`, :mod:`sprl.rl.a2c` and :mod:`sprl.rl.trpo`
+(one file per algorithm), :mod:`sprl.rl.common` (their training history and batch
 evaluation), :mod:`sprl.rl.reward_models` (learned reward models, best-of-n
 and reward hacking on a bandit, section 2.10).
 :mod:`sprl.rl.ppo`: proximal policy optimisation, PPO-Clip and PPO-Penalty

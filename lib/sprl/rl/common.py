@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import torch
 
 from .._checks import as_int
 
-__all__ = ["History", "evaluate", "kl_estimates"]
+__all__ = ["History", "evaluate", "kl_estimates", "deterministic"]
 
 
 @dataclass
@@ -47,6 +48,25 @@ class History:
         k = np.arange(1, r.size + 1)
         lo = np.maximum(k - window, 0)
         return (c[k] - c[lo]) / (k - lo)
+
+
+@contextlib.contextmanager
+def deterministic(seed: int):
+    """Run the block with one torch thread and torch's RNG seeded with ``seed``.
+
+    Every ``train`` of :mod:`sprl.rl` runs inside it, so that a run is the same
+    under its seed (tiny networks are also fastest on one thread).  On exit the
+    thread count and torch's global RNG state are what they were before, so a
+    notebook's other random draws do not depend on whether it trained.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _clip_grad(parameters, max_norm):

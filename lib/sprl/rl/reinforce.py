@@ -21,8 +21,10 @@ REINFORCE needs complete episodes (the return is a sum to the end), so the
 :math:`N` episodes run side by side and an episode that has ended simply
 stops: no step is wasted and every step is counted.
 
-Read it top to bottom: the hyperparameters (:class:`Config`), then
-:func:`train`, which is the whole algorithm.  Key equations sit in comments
+Read it top to bottom: the hyperparameters (:class:`Config`), the steps of
+an iteration as functions of their own (:func:`play_episodes`,
+:func:`episodes_to_batch`, :func:`baseline_advantages`, each tested on its
+own), then :func:`train`, which runs them.  Key equations sit in comments
 next to the line that computes them.
 """
 
@@ -37,11 +39,14 @@ import torch
 
 from .._checks import as_int
 from ..progress import progress_bar
-from .common import History, _clip_grad, evaluate
+from .common import History, _clip_grad, deterministic, evaluate
 from .policies import CategoricalPolicy, ValueNetwork, pseudo_loss
 from .returns import reward_to_go
 
-__all__ = ["Config", "History", "train", "evaluate"]
+__all__ = [
+    "Config", "History", "train", "evaluate",
+    "play_episodes", "episodes_to_batch", "baseline_advantages",
+]
 
 
 @dataclass(frozen=True)
@@ -81,14 +86,80 @@ def train(config: Config = Config(), seed: int = 0, progress: bool = True) -> Hi
     """
     _check_config(config)
     seed = as_int(seed, "seed", minimum=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and deterministic
-    try:
-        with torch.random.fork_rng(devices=[]):  # leave torch's global RNG as we found it
-            torch.manual_seed(seed)
-            return _train(config, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
+    with deterministic(seed):  # one thread, torch seeded; global state restored after
+        return _train(config, seed, progress)
+
+
+def play_episodes(envs, policy, generator, history, reset_seeds=None):
+    """Step 1: play one complete episode in each environment of the list ``envs``.
+
+    The episodes run side by side (one forward pass per step for all that are
+    still running); an episode that has ended simply stops.  ``reset_seeds``
+    (one per environment, or ``None``) seeds the resets: pass seeds only on the
+    first batch, so that later batches continue each environment's own random
+    stream instead of replaying the same starts.  Every finished episode's
+    return is appended to ``history``.
+
+    Returns
+    -------
+    (observations, actions, rewards) : three lists, one list per episode
+    """
+    n = len(envs)
+    seeds = [None] * n if reset_seeds is None else list(reset_seeds)
+    obs = np.stack([env.reset(seed=seeds[i])[0] for i, env in enumerate(envs)])
+    ep_obs, ep_act, ep_rew = ([[] for _ in range(n)] for _ in range(3))
+    running = np.ones(n, dtype=bool)
+    while running.any():
+        idx = np.flatnonzero(running)
+        actions = policy.sample(torch.as_tensor(obs[idx]), generator).numpy()  # a ~ pi(.|s)
+        for j, i in enumerate(idx):
+            next_obs, reward, terminated, truncated, _ = envs[i].step(int(actions[j]))
+            ep_obs[i].append(obs[i].copy())
+            ep_act[i].append(actions[j])
+            ep_rew[i].append(reward)
+            obs[i] = next_obs
+            history.env_steps += 1
+            if terminated or truncated:  # CartPole-v1 is cut at 500 steps: return capped
+                running[i] = False
+                history.episode_returns.append(float(np.sum(ep_rew[i])))
+                history.episode_steps.append(history.env_steps)
+    return ep_obs, ep_act, ep_rew
+
+
+def episodes_to_batch(ep_obs, ep_act, ep_rew, gamma):
+    r"""Step 2: the batch of all steps, with the reward-to-go of each (section 2.3.3).
+
+    .. math::
+
+       \hat R_{i,t} = \sum_{t'=t}^{T_i} \gamma^{t'-t} r_{i,t'} ,
+
+    the return from step :math:`t` on, *including* :math:`r_{i,t}` (the rewards
+    before :math:`t` pair with the score of step :math:`t` only in
+    mean-zero terms, section 1.2).
+
+    Returns
+    -------
+    (obs, actions, returns) : torch.Tensor, the steps of all episodes in order
+    """
+    b_obs = torch.as_tensor(np.concatenate([np.stack(o) for o in ep_obs]), dtype=torch.float32)
+    b_act = torch.as_tensor(np.concatenate(ep_act))
+    b_ret = torch.as_tensor(
+        np.concatenate([reward_to_go(np.asarray(r), gamma) for r in ep_rew]),
+        dtype=torch.float32,
+    )
+    return b_obs, b_act, b_ret
+
+
+def baseline_advantages(returns, values, normalize=True):
+    r"""Step 3: :math:`\hat A_t = \hat R_t - V_\phi(s_t)` (baseline, section 2.3.4).
+
+    With ``normalize`` the advantages are rescaled to mean 0 and standard
+    deviation 1 over the batch (a batch of one step is left as it is).
+    """
+    advantages = returns - values
+    if normalize and advantages.numel() > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    return advantages
 
 
 def _train(config: Config, seed: int, progress: bool) -> History:
@@ -102,45 +173,23 @@ def _train(config: Config, seed: int, progress: bool) -> History:
     value_opt = torch.optim.Adam(value.parameters(), lr=config.value_lr, eps=config.adam_eps)
     generator = torch.Generator().manual_seed(seed)  # action sampling
     history = History(config=config)
-    first_reset = [seed * 1000 + i for i in range(N)]  # seeds the environments once
+    reset_seeds = [seed * 1000 + i for i in range(N)]  # seeds the environments once
     start = time.perf_counter()
-    bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="REINFORCE", unit="step")
+    bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="REINFORCE",
+                       unit="step")
 
     while history.env_steps < config.max_env_steps:
         # ---- 1. play N complete episodes with pi_theta, side by side ----------------
-        obs = np.stack([env.reset(seed=first_reset[i])[0] for i, env in enumerate(envs)])
-        first_reset = [None] * N
-        ep_obs, ep_act, ep_rew = ([[] for _ in range(N)] for _ in range(3))
-        running = np.ones(N, dtype=bool)
-        while running.any():
-            idx = np.flatnonzero(running)
-            actions = policy.sample(torch.as_tensor(obs[idx]), generator).numpy()  # a ~ pi(.|s)
-            for j, i in enumerate(idx):
-                next_obs, reward, terminated, truncated, _ = envs[i].step(int(actions[j]))
-                ep_obs[i].append(obs[i].copy())
-                ep_act[i].append(actions[j])
-                ep_rew[i].append(reward)
-                obs[i] = next_obs
-                history.env_steps += 1
-                if terminated or truncated:  # CartPole-v1 is cut at 500 steps: return capped
-                    running[i] = False
-                    history.episode_returns.append(float(np.sum(ep_rew[i])))
-                    history.episode_steps.append(history.env_steps)
+        ep_obs, ep_act, ep_rew = play_episodes(envs, policy, generator, history, reset_seeds)
+        reset_seeds = None  # later batches continue each environment's random stream
         bar.update(sum(len(r) for r in ep_rew))
 
         # ---- 2. reward-to-go  R_hat_t = sum_{t' >= t} gamma^{t'-t} r_t'  (section 2.3.3) ----
-        b_obs = torch.as_tensor(np.concatenate([np.stack(o) for o in ep_obs]), dtype=torch.float32)
-        b_act = torch.as_tensor(np.concatenate(ep_act))
-        b_ret = torch.as_tensor(
-            np.concatenate([reward_to_go(np.asarray(r), config.gamma) for r in ep_rew]),
-            dtype=torch.float32,
-        )
+        b_obs, b_act, b_ret = episodes_to_batch(ep_obs, ep_act, ep_rew, config.gamma)
 
         # ---- 3. advantage  A_hat_t = R_hat_t - V_phi(s_t)  (baseline, section 2.3.4) ----
         with torch.no_grad():
-            advantages = b_ret - value(b_obs)
-        if config.normalize_advantages and advantages.numel() > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            advantages = baseline_advantages(b_ret, value(b_obs), config.normalize_advantages)
 
         # ---- 4. one policy step on the pseudo-loss  -mean(A_hat log pi(a|s))  (2.4.3) ----
         loss = pseudo_loss(policy.log_prob(b_obs, b_act), advantages)

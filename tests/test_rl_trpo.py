@@ -1,0 +1,353 @@
+"""Tests of TRPO (sprl.rl.trpo) and of the trust-region facts of sprl.rl.tabular (section 2.6)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import entropy
+
+from sprl.rl import trpo
+from sprl.rl.policies import CategoricalPolicy
+from sprl.rl.tabular import (
+    gridworld,
+    performance_difference,
+    policy_gradient,
+    policy_kl,
+    policy_tv,
+    softmax_policy,
+    surrogate,
+    trpo_lower_bound,
+)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return gridworld()
+
+
+def random_pairs(world, rng, n):
+    """Pairs of softmax policies, from nearly equal to far apart."""
+    S, A = world.n_states, world.n_actions
+    for k in range(n):
+        theta = rng.normal(size=(S, A)) * rng.choice([0.5, 2.0])
+        scale = [1e-3, 0.05, 0.3, 1.0, 4.0][k % 5]
+        yield softmax_policy(theta), softmax_policy(theta + scale * rng.normal(size=(S, A)))
+
+
+# ---------------------------------------------------------------------- tabular, exact
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99, 1.0])
+def test_performance_difference_identity(world, gamma):
+    rng = np.random.default_rng(1)
+    for pi, pi_new in random_pairs(world, rng, 60):
+        J, J_new = world.objective(pi, gamma), world.objective(pi_new, gamma)
+        err = abs(J_new - J - performance_difference(world, pi, pi_new, gamma))
+        assert err < 1e-12 * max(1.0, abs(J), abs(J_new))  # to rounding (|J| up to ~10)
+    # the identity needs the NEW policy's visits: the old policy's give the surrogate
+    pi, pi_new = list(random_pairs(world, np.random.default_rng(2), 5))[-1]  # far apart
+    gap = world.objective(pi_new, gamma) - surrogate(world, pi, pi_new, gamma)
+    assert abs(gap) > 1e-6
+
+
+def neumann_visits(world, pi, gamma, n_terms=3000):
+    """d^T = mu0^T sum_t (gamma P_pi)^t on non-terminal states: a second method."""
+    P_pi, _ = world.markov_chain(pi)
+    nt = ~world.terminal
+    P = P_pi * nt[None, :] * nt[:, None]
+    d, row = np.zeros(world.n_states), world.mu0 * nt
+    for _ in range(n_terms):
+        d += row
+        row = gamma * row @ P
+    return d
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9])
+def test_surrogate_and_bound_by_a_second_method(world, gamma):
+    rng = np.random.default_rng(3)
+    nt = ~world.terminal
+    for pi, pi_new in random_pairs(world, rng, 20):
+        Q = world.q_values(pi, gamma)
+        A = Q - (pi * Q).sum(1, keepdims=True)
+        L = world.objective(pi, gamma) + neumann_visits(world, pi, gamma) @ (pi_new * A).sum(1)
+        assert surrogate(world, pi, pi_new, gamma) == pytest.approx(L, abs=1e-12)
+        C = 4 * np.abs(A[nt]).max() * gamma / (1 - gamma) ** 2
+        tv = 0.5 * np.abs(pi - pi_new).sum(1)
+        kl = (pi * np.log(pi / pi_new)).sum(1)
+        assert trpo_lower_bound(world, pi, pi_new, gamma, "tv") == pytest.approx(
+            L - C * (tv[nt] ** 2).max(), abs=1e-12)
+        assert trpo_lower_bound(world, pi, pi_new, gamma) == pytest.approx(
+            L - C * kl[nt].max(), abs=1e-12)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99])
+def test_lower_bound_is_never_violated(world, gamma):
+    rng = np.random.default_rng(4)
+    nt = ~world.terminal
+    for pi, pi_new in random_pairs(world, rng, 200):
+        J_new = world.objective(pi_new, gamma)
+        L = surrogate(world, pi, pi_new, gamma)
+        b_tv = trpo_lower_bound(world, pi, pi_new, gamma, "tv")
+        b_kl = trpo_lower_bound(world, pi, pi_new, gamma, "kl")
+        assert J_new >= b_tv - 1e-12 and b_tv >= b_kl  # KL version is weaker
+        # the proof gives |J(pi') - L(pi')| <= C alpha: the bound holds on both sides
+        assert J_new - L <= L - b_tv + 1e-12
+        assert (policy_tv(pi, pi_new)[nt] ** 2 <= policy_kl(pi, pi_new)[nt] / 2 + 1e-15).all()
+
+
+def test_surrogate_matches_j_to_first_order(world):
+    gamma = 0.9
+    theta = np.random.default_rng(5).normal(size=(world.n_states, world.n_actions))
+    pi = softmax_policy(theta)
+    assert surrogate(world, pi, pi, gamma) == pytest.approx(world.objective(pi, gamma), abs=1e-13)
+    h, grad = 1e-6, np.zeros_like(theta)
+    for idx in np.ndindex(theta.shape):
+        e = np.zeros_like(theta)
+        e[idx] = h
+        grad[idx] = (surrogate(world, pi, softmax_policy(theta + e), gamma)
+                     - surrogate(world, pi, softmax_policy(theta - e), gamma)) / (2 * h)
+    np.testing.assert_allclose(grad, policy_gradient(world, theta, gamma), atol=1e-8)
+
+
+def test_kl_and_tv_by_hand():
+    rng = np.random.default_rng(6)
+    p, q = rng.dirichlet(np.ones(4), size=5), rng.dirichlet(np.ones(4), size=5)
+    np.testing.assert_allclose(policy_kl(p, q), [entropy(a, b) for a, b in zip(p, q)], atol=1e-14)
+    np.testing.assert_allclose(policy_tv(p, q), 0.5 * np.abs(p - q).sum(1), atol=1e-15)
+    assert (policy_kl(p, p) == 0).all() and (policy_tv(p, p) == 0).all()
+    zero = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    other = np.array([[0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
+    assert policy_kl(zero, other)[0] == np.inf  # pi takes an action pi_new never does
+    assert policy_kl(zero, other)[1] == pytest.approx(np.log(2), abs=1e-15)  # 0 log 0 = 0
+
+
+def test_tabular_bad_inputs(world):
+    pi = np.full((world.n_states, world.n_actions), 1 / world.n_actions)
+    with pytest.raises(ValueError, match="gamma"):
+        trpo_lower_bound(world, pi, pi, 1.0)
+    with pytest.raises(ValueError, match="divergence"):
+        trpo_lower_bound(world, pi, pi, 0.9, "l2")
+    with pytest.raises(ValueError, match="pi_new"):
+        surrogate(world, pi, pi[:-1], 0.9)
+    with pytest.raises(ValueError, match="pi_new"):
+        policy_kl(pi, pi * 2)
+    with pytest.raises(ValueError, match="pi_new"):
+        policy_tv(pi, pi[:, :2])
+    with pytest.raises(ValueError, match="pi"):
+        performance_difference(world, -pi, pi, 0.9)
+
+
+# ---------------------------------------------------------------------- conjugate gradient
+@pytest.mark.parametrize("n", [1, 3, 10, 40])
+def test_conjugate_gradient_solves_random_spd_systems(n):
+    gen = torch.Generator().manual_seed(n)
+    for _ in range(5):
+        M = torch.randn(n, n, generator=gen, dtype=torch.float64)
+        F = M @ M.T + 0.1 * torch.eye(n, dtype=torch.float64)
+        b = torch.randn(n, generator=gen, dtype=torch.float64)
+        calls = []
+
+        def fvp(v):
+            calls.append(1)
+            return F @ v
+
+        x = trpo.conjugate_gradient(fvp, b, n_iters=3 * n, tol=1e-28)
+        torch.testing.assert_close(x, torch.linalg.solve(F, b), rtol=1e-7, atol=1e-9)
+        assert len(calls) <= 3 * n
+
+
+def test_conjugate_gradient_is_exact_after_n_steps_on_well_conditioned_systems():
+    gen = torch.Generator().manual_seed(0)
+    n = 6
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
+    F = Q @ torch.diag(torch.linspace(1.0, 3.0, n, dtype=torch.float64)) @ Q.T
+    b = torch.randn(n, generator=gen, dtype=torch.float64)
+    exact = torch.linalg.solve(F, b)
+    x_n = trpo.conjugate_gradient(lambda v: F @ v, b, n_iters=n, tol=0.0)
+    x_2 = trpo.conjugate_gradient(lambda v: F @ v, b, n_iters=2, tol=0.0)
+    torch.testing.assert_close(x_n, exact, rtol=1e-10, atol=1e-12)
+    assert (x_2 - exact).norm() > 1e-4  # two steps are not enough
+    # each CG iterate minimises 1/2 x^T F x - b^T x over its Krylov space: better than 0
+    assert 0.5 * x_2 @ F @ x_2 - b @ x_2 < 0
+
+
+def test_conjugate_gradient_bad_inputs():
+    F = torch.eye(3, dtype=torch.float64)
+    b = torch.ones(3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="n_iters"):
+        trpo.conjugate_gradient(lambda v: F @ v, b, n_iters=0)
+    with pytest.raises(ValueError, match="tol"):
+        trpo.conjugate_gradient(lambda v: F @ v, b, tol=-1.0)
+    with pytest.raises(ValueError, match="b must"):
+        trpo.conjugate_gradient(lambda v: F @ v, torch.ones(3, 1))
+    with pytest.raises(ValueError, match="b must"):
+        trpo.conjugate_gradient(lambda v: F @ v, torch.tensor([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="positive definite"):
+        trpo.conjugate_gradient(lambda v: -v, b)
+
+
+# ---------------------------------------------------------------------- Fisher-vector product
+def tiny_policy(seed=0):
+    torch.manual_seed(seed)
+    policy = CategoricalPolicy(3, 4, hidden=(5,)).double()
+    for p in policy.parameters():  # not the near-uniform init: a policy with some shape
+        p.data += 0.5 * torch.randn_like(p)
+    obs = torch.randn(7, 3, dtype=torch.float64)
+    return policy, obs
+
+
+def explicit_fisher(policy, obs):
+    """F = mean_s sum_a pi(a|s) grad log pi(a|s) grad log pi(a|s)^T, entry by entry."""
+    params = list(policy.parameters())
+    n = sum(p.numel() for p in params)
+    F = torch.zeros(n, n, dtype=torch.float64)
+    for s in obs:
+        logp = torch.log_softmax(policy(s[None]), -1)[0]
+        for a in range(logp.numel()):
+            g = torch.autograd.grad(logp[a], params, retain_graph=True)
+            g = torch.cat([x.reshape(-1) for x in g])
+            F += logp[a].exp().detach() * torch.outer(g, g)
+    return F / len(obs)
+
+
+def test_fisher_vector_product_equals_the_explicit_fisher_matrix():
+    policy, obs = tiny_policy()
+    params = list(policy.parameters())
+    with torch.no_grad():
+        old_logits = policy(obs)
+    F = explicit_fisher(policy, obs)
+    n = F.shape[0]
+    assert n == sum(p.numel() for p in params)
+    gen = torch.Generator().manual_seed(1)
+    for damping in [0.0, 0.1]:
+        for _ in range(3):
+            v = torch.randn(n, generator=gen, dtype=torch.float64)
+            Fv = trpo.fisher_vector_product(lambda: trpo.mean_kl(policy, obs, old_logits),
+                                            params, v, damping)
+            torch.testing.assert_close(Fv, F @ v + damping * v, rtol=1e-10, atol=1e-12)
+    # the KL and its gradient vanish at theta_old; its Hessian there is F (symmetric, PSD)
+    assert float(trpo.mean_kl(policy, obs, old_logits).detach()) == pytest.approx(0, abs=1e-15)
+    assert torch.linalg.eigvalsh(F).min() > -1e-12
+
+
+def test_mean_kl_is_the_exact_kl():
+    policy, obs = tiny_policy()
+    old_logits = torch.randn(7, 4, dtype=torch.float64)
+    with torch.no_grad():
+        p = torch.softmax(old_logits, -1).numpy()
+        q = torch.softmax(policy(obs), -1).numpy()
+        got = float(trpo.mean_kl(policy, obs, old_logits))
+    assert got == pytest.approx(policy_kl(p, q).mean(), abs=1e-13)
+
+
+def test_fisher_vector_product_bad_inputs():
+    policy, obs = tiny_policy()
+    params = list(policy.parameters())
+    with pytest.raises(ValueError, match="v must"):
+        trpo.fisher_vector_product(lambda: trpo.mean_kl(policy, obs, policy(obs)), params,
+                                   torch.ones(3, dtype=torch.float64))
+    n = sum(p.numel() for p in params)
+    with pytest.raises(ValueError, match="damping"):
+        trpo.fisher_vector_product(lambda: trpo.mean_kl(policy, obs, policy(obs)), params,
+                                   torch.ones(n, dtype=torch.float64), damping=-1.0)
+
+
+# ---------------------------------------------------------------------- the step
+def step_problem(seed=0):
+    policy, obs = tiny_policy(seed)
+    with torch.no_grad():
+        old_logits = policy(obs)
+    actions = torch.arange(7) % 4
+    adv = torch.linspace(-1, 1, 7, dtype=torch.float64)
+    old_logp = torch.log_softmax(old_logits, -1)[torch.arange(7), actions]
+
+    def surrogate_fn():
+        return (torch.exp(policy.log_prob(obs, actions) - old_logp) * adv).mean()
+
+    def kl_fn():
+        return trpo.mean_kl(policy, obs, old_logits)
+
+    return policy, obs, surrogate_fn, kl_fn
+
+
+def test_step_size_comes_from_the_quadratic_model_of_the_kl():
+    policy, obs, surrogate_fn, kl_fn = step_problem()
+    params = list(policy.parameters())
+    theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
+    with torch.no_grad():
+        L0 = float(surrogate_fn())
+    g = torch.cat([x.reshape(-1) for x in torch.autograd.grad(surrogate_fn(), params)])
+    F = explicit_fisher(policy, obs)
+    delta, rho = 1e-8, 0.8
+    out = trpo.natural_gradient_step(policy, surrogate_fn, kl_fn, delta, cg_iters=F.shape[0],
+                                     damping=1e-9, backtrack_coef=rho)
+    theta1 = torch.nn.utils.parameters_to_vector(params).detach()
+    step = theta1 - theta0
+    shrink = rho ** (2 * out["backtracks"])  # accepted step = rho^j * full step
+    assert out["accepted"] and out["backtracks"] <= 1 and out["improvement"] > 0
+    assert out["predicted_kl"] == pytest.approx(delta, rel=1e-6)  # 1/2 s^T F s = delta
+    assert float(0.5 * step @ F @ step) == pytest.approx(delta * shrink, rel=1e-4)
+    assert out["kl"] == pytest.approx(delta * shrink, rel=0.01)  # the quadratic model
+    assert out["kl"] <= delta and float(surrogate_fn().detach()) == pytest.approx(
+        L0 + out["improvement"], abs=1e-14)
+    # the direction is the natural gradient F^+ g (F is singular: softmax shift invariance)
+    natural = torch.linalg.pinv(F, rtol=1e-10) @ g
+    cos = step @ natural / (step.norm() * natural.norm())
+    assert float(cos) > 0.999
+
+
+def test_line_search_shrinks_the_step_and_rejects_when_nothing_improves():
+    policy, obs, surrogate_fn, kl_fn = step_problem(1)
+    out = trpo.natural_gradient_step(policy, surrogate_fn, kl_fn, 5.0, damping=0.0,
+                                     backtrack_coef=0.5, backtrack_iters=30)
+    assert out["accepted"] and out["kl"] <= 5.0
+    policy, obs, surrogate_fn, kl_fn = step_problem(2)  # fresh: KL minimal at theta_old
+    params = list(policy.parameters())
+    before = torch.nn.utils.parameters_to_vector(params).detach().clone()
+    # a surrogate with a gradient that gets worse a step away: no step passes
+
+    def bad_surrogate():
+        theta = torch.nn.utils.parameters_to_vector(params)
+        return surrogate_fn() - 1e12 * ((theta - before) ** 2).sum()
+
+    out = trpo.natural_gradient_step(policy, bad_surrogate, kl_fn, 0.01)
+    after = torch.nn.utils.parameters_to_vector(params).detach()
+    assert not out["accepted"] and out["kl"] == 0.0 and torch.equal(before, after)
+    with pytest.raises(ValueError, match="max_kl"):
+        trpo.natural_gradient_step(policy, surrogate_fn, kl_fn, 0.0)
+
+
+# ---------------------------------------------------------------------- training
+def test_training_improves_the_return_is_reproducible_and_respects_the_trust_region():
+    config = trpo.Config(max_env_steps=6144, target_return=None)
+    state = torch.random.get_rng_state()
+    h1 = trpo.train(config, seed=3, progress=False)
+    h2 = trpo.train(config, seed=3, progress=False)
+    r = np.asarray(h1.episode_returns)
+    assert r[-10:].mean() > 2 * r[:10].mean()
+    assert h1.episode_returns == h2.episode_returns and h1.kl == h2.kl
+    assert len(h1.kl) == 6144 // 512 == len(h1.accepted) == len(h1.update_steps)
+    kl = np.asarray(h1.kl)
+    assert (kl <= config.max_kl).all() and (kl[np.asarray(h1.accepted)] > 0).all()
+    assert np.mean(h1.accepted) >= 0.9 and kl.max() > config.max_kl / 4
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert isinstance(h1, trpo.History) and not h1.reached_target
+
+
+@pytest.mark.parametrize("field, value", [
+    ("max_kl", 0.0), ("max_kl", -0.1), ("max_kl", float("nan")), ("gamma", 1.5),
+    ("lam", -0.1), ("lam", 1.01), ("cg_iters", 0), ("damping", -1.0),
+    ("backtrack_coef", 1.0), ("backtrack_coef", 0.0), ("backtrack_iters", 0),
+    ("n_envs", 0), ("n_steps", 2.5), ("value_lr", 0.0), ("value_epochs", 0),
+    ("value_minibatches", 7), ("max_env_steps", 0), ("window", 0), ("hidden", ()),
+    ("target_return", float("inf")),
+])
+def test_bad_configs_name_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        replace(trpo.Config(), **{field: value})
+
+
+def test_train_checks_its_arguments():
+    with pytest.raises(ValueError, match="config"):
+        trpo.train(object(), progress=False)
+    with pytest.raises(ValueError, match="seed"):
+        trpo.train(trpo.Config(), seed=-1, progress=False)
