@@ -249,6 +249,8 @@ def test_fit_tabular_dpo_approaches_pi_star(table):
     # the fit is the minimiser: its implicit rewards are the Bradley-Terry fit per prompt
     x, w, l = dpo.sample_preferences(reward, pi_ref, 3000, rng=7)
     pi = dpo.fit_tabular_dpo(x, w, l, pi_ref, beta, ridge=0.0)
+    _, grad = dpo.tabular_dpo_loss(np.log(pi), x, w, l, pi_ref, beta)
+    assert np.abs(grad).max() < 1e-6  # a stationary point of the per-pair loss
     for k in range(3):
         sel = x == k
         bt = dpo.fit_bradley_terry(w[sel], l[sel], np.ones(sel.sum()), n_items=4)

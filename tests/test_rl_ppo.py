@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -161,3 +162,60 @@ def test_greedy_evaluation_stops_training_at_the_target():
     assert all(s - 256 < 500 * (k + 1) <= s for k, s in enumerate(h.eval_steps[:1]))
     score = ppo.evaluate(h.policy, n_episodes=20, seed=config.eval_seed).mean()
     assert score == h.eval_returns[-1]  # the same deterministic evaluation
+
+
+class _Counter(gym.Env):
+    """Observation (t, 0), reward 1 per step; terminates after ``end`` steps if given."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, end=None):
+        self.end, self.t = end, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0, 0.0], dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        terminated = self.end is not None and self.t >= self.end
+        return np.array([self.t, 0.0], dtype=np.float32), 1.0, terminated, False, {}
+
+
+gym.register("SprlPPOTruncated-v0", entry_point=_Counter, max_episode_steps=5)
+gym.register("SprlPPOTerminated-v0", entry_point=_Counter, kwargs={"end": 5},
+             max_episode_steps=50)
+
+
+@pytest.mark.parametrize("env_id, truncates", [("SprlPPOTruncated-v0", True),
+                                                ("SprlPPOTerminated-v0", False)])
+def test_truncation_bootstraps_from_the_final_observation(monkeypatch, env_id, truncates):
+    """At a time limit the reward passed to GAE is r + gamma V(s_final); at a termination r."""
+    values, calls = [], []
+    real_value_network, real_gae = ppo.ValueNetwork, ppo.gae
+
+    def spy_value_network(*args, **kwargs):
+        net = real_value_network(*args, **kwargs)
+        values.append(net)
+        return net
+
+    def spy_gae(rewards, v, last, gamma, lam, dones):
+        with torch.no_grad():
+            v_final = values[0](torch.tensor([[5.0, 0.0]])).item()  # V(s_final), s_final = (5, 0)
+        calls.append((rewards.copy(), dones.copy(), gamma * v_final))
+        return real_gae(rewards, v, last, gamma, lam, dones=dones)
+
+    monkeypatch.setattr(ppo, "ValueNetwork", spy_value_network)
+    monkeypatch.setattr(ppo, "gae", spy_gae)
+    config = replace(SHORT, env_id=env_id, n_envs=2, n_steps=12, n_minibatches=2,
+                     max_env_steps=72)
+    h = ppo.train(config, seed=0, progress=False)
+    assert len(calls) == 3 and h.episode_returns == [5.0] * len(h.episode_returns)
+    for rewards, dones, bootstrap in calls:
+        ends = dones.copy()
+        assert ends.sum() >= 4  # episodes of 5 steps in 12-step rollouts of 2 envs
+        expect = np.where(ends, 1.0 + (bootstrap if truncates else 0.0), 1.0)
+        np.testing.assert_allclose(rewards, expect, rtol=1e-6, atol=1e-6)
+        assert abs(bootstrap) > 1e-3  # the bootstrap is not trivially zero

@@ -33,6 +33,8 @@ def test_best_of_n_matches_brute_force_with_ties(n):
     kl = rm.best_of_n_kl(pi_ref, scores, n)
     assert abs(kl - rm.kl_divergence(exact, pi_ref)) < 1e-13
     assert kl <= rm.best_of_n_kl_bound(n) + 1e-15
+    if n >= 2:  # finitely many groups: the bound is strict (Jensen is strict)
+        assert kl < rm.best_of_n_kl_bound(n) - 1e-3
 
 
 def test_best_of_n_kl_uniform_closed_form_and_bound():
@@ -162,6 +164,35 @@ def test_train_step_is_unbiased():
     assert h.kl[0] == 0.0 and abs(h.proxy[0] - pi_ref @ proxy) < 1e-12
 
 
+@pytest.mark.parametrize("beta", [0.0, 0.7])
+def test_policy_gradient_estimate_is_exactly_unbiased(beta):
+    """Theorem 2.10 (KL penalty as a reward): the mean of the estimate over all
+    K^G groups, weighted by their probability, equals the autograd gradient of
+    J(theta) = E_pi[r] - beta KL(pi || pi_ref), away from theta = 0."""
+    import torch
+    rng = np.random.default_rng(7)
+    K, D, G = 4, 2, 3
+    phi = rng.normal(size=(K, D))
+    pi_ref = rng.dirichlet(np.ones(K))
+    r = rng.normal(size=K)
+    theta = rng.normal(size=D)
+    t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+    log_ref = torch.log(torch.tensor(pi_ref))
+    log_pi = torch.log_softmax(log_ref + torch.tensor(phi) @ t, dim=0)
+    pi_t = log_pi.exp()
+    J = pi_t @ torch.tensor(r) - beta * (pi_t @ (log_pi - log_ref))
+    J.backward()
+    pi = pi_t.detach().numpy()
+    mean = np.zeros(D)
+    for group in itertools.product(range(K), repeat=G):
+        y = np.array(group)
+        mean += np.prod(pi[y]) * rm.policy_gradient_estimate(theta, y, r, pi_ref, phi, beta)
+    np.testing.assert_allclose(mean, t.grad.numpy(), atol=1e-12)
+    # the baseline is what makes it unbiased: a mean over the group including
+    # y_i itself would shrink the gradient by (G - 1) / G
+    assert np.abs(t.grad.numpy()).max() > 1e-2
+
+
 def test_gao_fit_recovers_exact_curves():
     d = np.linspace(0, 3, 40)
     for form, a, b in (("bon", 1.3, 0.4), ("rl", 0.9, 0.6)):
@@ -169,6 +200,9 @@ def test_gao_fit_recovers_exact_curves():
         alpha, beta, r2 = rm.fit_gao(d, r, form)
         assert abs(alpha - a) < 1e-10 and abs(beta - b) < 1e-10 and abs(r2 - 1) < 1e-12
     assert rm.gao_curve(0.0, 1.0, 1.0, "rl") == 0.0
+    # the forms of Gao et al. (2023), eqs. for R_bon and R_RL, at one point
+    assert abs(rm.gao_curve(2.0, 1.5, 0.5, "bon") - 2 * (1.5 - 0.5 * 2)) < 1e-15
+    assert abs(rm.gao_curve(2.0, 1.5, 0.5, "rl") - 2 * (1.5 - 0.5 * np.log(2))) < 1e-15
     assert abs(rm.gao_curve(np.e, 1.0, 1.0, "rl") - 0.0) < 1e-12
     noisy = rm.gao_curve(d, 1.0, 0.3, "bon") + np.random.default_rng(6).normal(0, 0.05, d.size)
     _, _, r2 = rm.fit_gao(d, noisy, "bon")
@@ -211,3 +245,13 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="constant"):
         rm.fit_gao([0, 1, 2], [1, 1, 1], "bon")
     assert rm.kl_divergence([0.5, 0.5], [1.0, 0.0]) == float("inf")
+    args = (np.zeros(1), [0, 1], [0.0, 1.0], pi, np.zeros((2, 1)))
+    rm.policy_gradient_estimate(*args)  # valid
+    with pytest.raises(ValueError, match="responses"):
+        rm.policy_gradient_estimate(args[0], [0], *args[2:])
+    with pytest.raises(ValueError, match="responses"):
+        rm.policy_gradient_estimate(args[0], [0, 2], *args[2:])
+    with pytest.raises(ValueError, match="theta"):
+        rm.policy_gradient_estimate(np.zeros(2), *args[1:])
+    with pytest.raises(ValueError, match="beta"):
+        rm.policy_gradient_estimate(*args, beta=-0.1)

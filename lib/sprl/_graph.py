@@ -49,9 +49,13 @@ def reaching(G, targets: np.ndarray, blocked: np.ndarray | None = None) -> np.nd
 
 
 def _drop_rows(G, rows):
-    keep = np.ones(G.shape[0])
-    keep[rows] = 0
-    return sp.csr_array(sp.diags_array(keep) @ G)
+    """``G`` without the edges out of ``rows``."""
+    keep = np.ones(G.shape[0], dtype=bool)
+    keep[rows] = False
+    G = sp.csr_array(G, copy=True)
+    G.data[~np.repeat(keep, np.diff(G.indptr))] = 0
+    G.eliminate_zeros()
+    return G
 
 
 def closed_classes(W) -> list[np.ndarray]:

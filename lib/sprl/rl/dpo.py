@@ -124,7 +124,7 @@ def fit_bradley_terry(first, second, first_won, n_items: int | None = None,
        + (1 - w_m) \log \sigma(-\alpha - s_{i_m} + s_{j_m}) \Bigr]
 
     is concave; it depends on :math:`s` only through differences, so the fit
-    fixes :math:`s_0 = 0` while optimising (L-BFGS with the exact gradient,
+    fixes :math:`s_0 = 0` while optimising (BFGS with the exact gradient,
     ``scipy.optimize.minimize``) and then centres the strengths to sum zero.
     Section 2.8.
 
@@ -187,15 +187,15 @@ def fit_bradley_terry(first, second, first_won, n_items: int | None = None,
         grad = grad_s[1:]
         if home_advantage:
             grad = np.append(grad, g_d.sum())
-        return nll, grad
+        return nll / won.size, grad / won.size  # per match: a tolerance that fits any M
 
     z0 = np.zeros(n - 1 + int(home_advantage))
-    res = scipy.optimize.minimize(negative_log_likelihood, z0, jac=True, method="L-BFGS-B",
-                                  options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 10_000})
+    res = scipy.optimize.minimize(negative_log_likelihood, z0, jac=True, method="BFGS",
+                                  options={"gtol": 1e-10, "maxiter": 10_000})
     s = np.concatenate([[0.0], res.x[:n - 1]])
     alpha = float(res.x[n - 1]) if home_advantage else 0.0
     return BradleyTerryFit(strengths=s - s.mean(), alpha=alpha,
-                           log_likelihood=-float(res.fun), n_iterations=int(res.nit))
+                           log_likelihood=-float(res.fun) * won.size, n_iterations=int(res.nit))
 
 
 # --------------------------------------------------------------------------
@@ -397,8 +397,9 @@ def fit_tabular_dpo(prompts, chosen, rejected, pi_ref, beta: float, ridge: float
     r"""Minimise the DPO loss over a softmax table; returns the fitted policy.
 
     Minimises :math:`B\, \mathcal L_{\text{DPO}}(\theta) + \frac{\lambda}{2}
-    \lVert \beta(\theta - \log \pi_{\text{ref}}) \rVert^2` with L-BFGS
-    (``scipy.optimize.minimize``, exact gradient from :func:`tabular_dpo_loss`),
+    \lVert \beta(\theta - \log \pi_{\text{ref}}) \rVert^2` with BFGS
+    (``scipy.optimize.minimize``, exact gradient; the pairs enter only through
+    their counts per triple :math:`(x, y_w, y_l)`),
     from :math:`\theta = \log \pi_{\text{ref}}`.  The ridge :math:`\lambda`
     (``ridge``) on the implicit reward :math:`\beta(\theta - \log
     \pi_{\text{ref}})` makes the minimiser exist when, in a small sample, one
@@ -421,16 +422,21 @@ def fit_tabular_dpo(prompts, chosen, rejected, pi_ref, beta: float, ridge: float
     if not (x.size == w.size == l.size) or x.size == 0:
         raise ValueError("prompts, chosen and rejected must have the same length >= 1")
     log_ref = np.log(pi_ref)
-    B = x.size
+    n_x, n_y = pi_ref.shape
+    # counts[x, w, l] = number of pairs (x, y_w, y_l): the loss needs nothing else
+    counts = np.bincount((x * n_y + w) * n_y + l, minlength=n_x * n_y * n_y)
+    counts = counts.reshape(n_x, n_y, n_y).astype(float)
 
     def objective(flat):
-        theta = flat.reshape(pi_ref.shape)
-        loss, grad = tabular_dpo_loss(theta, x, w, l, pi_ref, beta)
-        u = beta * (theta - log_ref)
-        return B * loss + 0.5 * ridge * np.sum(u ** 2), (B * grad + ridge * beta * u).ravel()
+        u = beta * (flat.reshape(pi_ref.shape) - log_ref)  # implicit rewards
+        margin = u[:, :, None] - u[:, None, :]  # beta m for every (x, y_w, y_l)
+        total = np.sum(counts * np.logaddexp(0.0, -margin)) + 0.5 * ridge * np.sum(u ** 2)
+        g = -counts * scipy.special.expit(-margin)  # d total / d margin
+        grad_u = g.sum(axis=2) - g.sum(axis=1) + ridge * u
+        return total / x.size, (beta * grad_u).ravel() / x.size  # per pair
 
-    res = scipy.optimize.minimize(objective, log_ref.ravel(), jac=True, method="L-BFGS-B",
-                                  options={"gtol": 1e-8, "ftol": 1e-15, "maxiter": 10_000})
+    res = scipy.optimize.minimize(objective, log_ref.ravel(), jac=True, method="BFGS",
+                                  options={"gtol": 1e-10, "maxiter": 10_000})
     return scipy.special.softmax(res.x.reshape(pi_ref.shape), axis=1)
 
 

@@ -321,6 +321,7 @@ def train(policy: TinyLM, ref_policy: TinyLM, prompts: Sequence[str],
 
 def _train(policy, ref_policy, prompts, reward_fn, config, seed, progress, eval_fn):
     policy = copy.deepcopy(policy)
+    policy.requires_grad_(True)  # the copy learns even if the model given was frozen
     policy.train()
     ref_policy.eval()
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)

@@ -10,14 +10,20 @@ weights with gain :math:`\sqrt 2` in the hidden layers, 0.01 in the policy's
 output layer (so the first policy is close to uniform) and 1 in the value's
 output layer, zero biases.
 
-The *pseudo-loss* of section 2.4.3,
+The *pseudo-loss* of section 2.4.3, over a batch of :math:`B` steps
+:math:`b = (i, t)` from :math:`N` episodes,
 
 .. math::
 
-   \tilde L(\theta) = -\frac{1}{N} \sum_{i,t} \hat A_{i,t} \log \pi_\theta(a_{i,t} \mid s_{i,t}),
+   \tilde L(\theta) = -\frac{1}{B} \sum_{b} \hat A_b \log \pi_\theta(a_b \mid s_b),
 
 has no meaning as a number; its gradient, with :math:`\hat A` held fixed, is
-minus the score-function estimate of :math:`\nabla_\theta J`.  That is
+minus the score-function estimate of :math:`\nabla_\theta J`, scaled by
+:math:`N/B`.  The chapters write the estimator per episode,
+:math:`\frac1N \sum_i \sum_t`; the mean over steps differs from it only by the
+positive factor :math:`N/B` (one over the batch's mean episode length): it
+changes the length of a step, not its direction, and Adam, which divides by a
+running scale of the gradient, is nearly blind to it.  That is
 :func:`pseudo_loss`.
 """
 

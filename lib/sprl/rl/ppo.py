@@ -15,9 +15,19 @@ minibatches), with the probability ratio
 kept near 1 in one of two ways (``Config.method``):
 
 * ``"clip"`` (PPO-Clip): maximise
-  :math:`\frac1B \sum_t \min\bigl(\rho_t \hat A_t,\ \mathrm{clip}(\rho_t, 1-\epsilon, 1+\epsilon) \hat A_t\bigr)`;
+
+  .. math::
+
+     \frac1B \sum_t \min\bigl(\rho_t \hat A_t,\
+     \mathrm{clip}(\rho_t, 1-\epsilon, 1+\epsilon) \hat A_t\bigr);
+
 * ``"penalty"`` (PPO-Penalty): maximise
-  :math:`\frac1B \sum_t \rho_t \hat A_t - \beta\, \mathrm{KL}(\pi_{\text{old}}(\cdot\mid s_t) \,\|\, \pi_\theta(\cdot\mid s_t))`,
+
+  .. math::
+
+     \frac1B \sum_t \rho_t \hat A_t
+     - \beta\, \mathrm{KL}(\pi_{\text{old}}(\cdot\mid s_t) \,\|\, \pi_\theta(\cdot\mid s_t)),
+
   with :math:`\beta` doubled after an update whose mean KL exceeded
   ``1.5 * kl_target`` and halved after one below ``kl_target / 1.5``.
 
@@ -67,7 +77,8 @@ def clipped_objective(ratio, advantage, eps):
 
     .. math::
 
-       L^{\text{CLIP}}(\rho, A) = \min\bigl(\rho A,\ \mathrm{clip}(\rho, 1 - \epsilon, 1 + \epsilon) A\bigr),
+       L^{\text{CLIP}}(\rho, A)
+       = \min\bigl(\rho A,\ \mathrm{clip}(\rho, 1 - \epsilon, 1 + \epsilon) A\bigr),
 
     never larger than the unclipped :math:`\rho A`.  No mean is taken; PPO
     maximises the mean over a minibatch.
@@ -89,7 +100,8 @@ def clipped_objective(ratio, advantage, eps):
 
     Examples
     --------
-    >>> clipped_objective(np.array([0.5, 1.5, 0.5, 1.5]), np.array([1.0, 1.0, -1.0, -1.0]), 0.2)
+    >>> ratio, adv = np.array([0.5, 1.5, 0.5, 1.5]), np.array([1.0, 1.0, -1.0, -1.0])
+    >>> clipped_objective(ratio, adv, 0.2)
     array([ 0.5,  1.2, -0.8, -1.5])
     """
     if (isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real)

@@ -15,9 +15,10 @@ the section's measurements clean.
 * :func:`kl_regularized_optimum`: :math:`\pi^* \propto \pi_{\mathrm{ref}}
   e^{r/\beta}`, the exact maximiser of :math:`\mathbb E_\pi[r] - \beta
   \mathrm{KL}(\pi \| \pi_{\mathrm{ref}})`.
-* :class:`Config` and :func:`train`: a log-linear policy over the :math:`K`
-  responses trained by policy gradient on a (proxy) reward, with a
-  leave-one-out baseline and an optional KL penalty in the reward.
+* :func:`policy_gradient_estimate`, :class:`Config` and :func:`train`: a
+  log-linear policy over the :math:`K` responses trained by policy gradient
+  on a (proxy) reward, with a leave-one-out baseline and an optional KL
+  penalty in the reward.
 * :func:`gao_curve` and :func:`fit_gao`: the functional forms of Gao, Schulman
   and Hilton (2023) for the gold reward as a function of
   :math:`d = \sqrt{\mathrm{KL}}`, fitted by least squares.
@@ -40,6 +41,7 @@ __all__ = [
     "best_of_n_kl",
     "best_of_n_kl_bound",
     "kl_regularized_optimum",
+    "policy_gradient_estimate",
     "Config",
     "History",
     "train",
@@ -240,6 +242,61 @@ def kl_regularized_optimum(pi_ref, rewards, beta) -> np.ndarray:
     return p / p.sum()
 
 
+def _penalised_gradient(y, proxy, log_pi, log_ref, phi, beta):
+    """The estimate of :func:`policy_gradient_estimate` on checked arrays."""
+    G = y.size
+    score = proxy[y] - beta * (log_pi[y] - log_ref[y])  # r~ = r - beta log(pi/pi_ref)
+    adv = score - (score.sum() - score) / (G - 1)  # leave-one-out baseline b_i
+    grad_log_pi = phi[y] - np.exp(log_pi) @ phi  # phi(y_i) - E_pi[phi]
+    return adv @ grad_log_pi / G  # (1/G) sum_i (r~_i - b_i) grad log pi(y_i)
+
+
+def policy_gradient_estimate(theta, responses, proxy, pi_ref, features,
+                             beta: float = 0.0) -> np.ndarray:
+    r"""One policy-gradient estimate for the log-linear policy of :func:`train`.
+
+    For :math:`\pi_\theta \propto \pi_{\mathrm{ref}}\, e^{\theta^\top \phi}`
+    and responses :math:`y_1, \dots, y_G` (``responses``, :math:`G \ge 2`),
+    with :math:`\tilde r_i = r(y_i) - \beta \log(\pi_\theta(y_i) /
+    \pi_{\mathrm{ref}}(y_i))` and :math:`b_i` the mean of the other
+    :math:`\tilde r_j`, returns
+
+    .. math::
+
+       \hat g = \frac1G \sum_i (\tilde r_i - b_i)\,
+       (\phi(y_i) - \mathbb E_{\pi_\theta}[\phi]),
+
+    whose expectation over i.i.d. draws from :math:`\pi_\theta` is the exact
+    gradient of :math:`\mathbb E_{\pi_\theta}[r] - \beta\,
+    \mathrm{KL}(\pi_\theta \| \pi_{\mathrm{ref}})`.  Section 2.10.
+    """
+    pi_ref = as_pmf(pi_ref, "pi_ref", atol=1e-9)
+    if (pi_ref <= 0).any():
+        raise ValueError("pi_ref must give every response positive probability")
+    K = pi_ref.size
+    proxy = _as_rewards(proxy, K, "proxy")
+    phi = np.asarray(features, dtype=float)
+    if phi.ndim != 2 or phi.shape[0] != K or not np.isfinite(phi).all():
+        raise ValueError(f"features must be a finite array of shape ({K}, D), got {phi.shape}")
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (phi.shape[1],) or not np.isfinite(theta).all():
+        raise ValueError(f"theta must be a finite array of shape ({phi.shape[1]},)")
+    y = np.asarray(responses)
+    if y.ndim != 1 or y.size < 2 or not np.issubdtype(y.dtype, np.integer) \
+            or (y < 0).any() or (y >= K).any():
+        raise ValueError(f"responses must be >= 2 integer indices in [0, {K})")
+    try:
+        beta = float(beta)
+    except (TypeError, ValueError):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}") from None
+    if not (np.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    logits = np.log(pi_ref) + phi @ theta
+    logits -= logits.max()
+    log_pi = logits - np.log(np.exp(logits).sum())
+    return _penalised_gradient(y, proxy, log_pi, np.log(pi_ref), phi, beta)
+
+
 @dataclass(frozen=True)
 class Config:
     """Hyperparameters of the policy-gradient optimiser of :func:`train`."""
@@ -347,9 +404,8 @@ def train(proxy, pi_ref, features, config: Config = Config(), seed: int = 0, gol
                        disable=not progress, mininterval=0.5)
     for step in bar:
         y = rng.choice(K, size=G, p=pi)  # G responses from pi_theta
-        score = proxy[y] - config.beta * (log_pi[y] - log_ref[y])  # KL-penalised reward
-        adv = score - (score.sum() - score) / (G - 1)  # leave-one-out baseline
-        grad = adv @ (phi[y] - pi @ phi) / G  # (1/G) sum_i adv_i grad log pi(y_i)
+        # (1/G) sum_i (r~_i - b_i) grad log pi(y_i), r~ = r - beta log(pi/pi_ref)
+        grad = _penalised_gradient(y, proxy, log_pi, log_ref, phi, config.beta)
         theta = theta + config.lr * grad
         log_pi, pi = policy(theta)
         if step % config.log_every == 0 or step == config.n_steps:
