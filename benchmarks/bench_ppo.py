@@ -141,6 +141,11 @@ def main():
     print(f"{'median':>6}{o_steps:10,.0f} {o_wall:7.2f}  {s_steps:10,.0f} {s_wall:7.2f}  "
           f"{o_steps / s_steps:11.3f} {o_wall / s_wall:10.3f}")
     print("(* = not solved within the budget, counted as the whole budget)")
+    for name, col in (("ours", 0), ("SB3", 2)):
+        q1, q3 = np.percentile([r[col] for r in rows], [25, 75])
+        wins = sum(r[0] < r[2] for r in rows) if col == 0 else sum(r[2] < r[0] for r in rows)
+        print(f"{name}: env steps quartiles {q1:,.0f} to {q3:,.0f}; "
+              f"fewer steps than the other on {wins} of {len(rows)} seeds")
     print(f"RESULT ours_median_steps={int(round(o_steps))} "
           f"sb3_median_steps={int(round(s_steps))} wall_ratio={o_wall / s_wall:.3f}")
 

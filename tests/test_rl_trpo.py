@@ -300,6 +300,15 @@ def test_line_search_shrinks_the_step_and_rejects_when_nothing_improves():
     out = trpo.natural_gradient_step(policy, surrogate_fn, kl_fn, 5.0, damping=0.0,
                                      backtrack_coef=0.5, backtrack_iters=30)
     assert out["accepted"] and out["kl"] <= 5.0
+    backtracked = 0
+    for delta in [0.05, 0.2, 0.5, 1.0, 2.0]:  # large steps: the quadratic model overshoots
+        policy, obs, surrogate_fn, kl_fn = step_problem(1)
+        out = trpo.natural_gradient_step(policy, surrogate_fn, kl_fn, delta, damping=0.0,
+                                         backtrack_coef=0.5, backtrack_iters=30)
+        with torch.no_grad():
+            assert out["accepted"] and float(kl_fn()) == out["kl"] <= delta
+        backtracked += out["backtracks"] > 0
+    assert backtracked >= 1
     policy, obs, surrogate_fn, kl_fn = step_problem(2)  # fresh: KL minimal at theta_old
     params = list(policy.parameters())
     before = torch.nn.utils.parameters_to_vector(params).detach().clone()

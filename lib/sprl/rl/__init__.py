@@ -8,6 +8,9 @@ evaluation), :mod:`sprl.rl.reward_models` (learned reward models, best-of-n
 and reward hacking on a bandit, section 2.10).
 :mod:`sprl.rl.ppo`: proximal policy optimisation, PPO-Clip and PPO-Penalty
 (section 2.7).
+:mod:`sprl.rl.toylm`: a small GRU language model for sections 2.8-2.10;
+:mod:`sprl.rl.dpo`: Bradley-Terry, the DPO loss, its exact tabular check and
+DPO fine-tuning of the small language model (section 2.8).
 
 Submodules load on first use (``sprl.rl.tabular.gridworld`` works after a bare
 ``import sprl``).  Only the torch-based ones import torch, so

@@ -247,7 +247,7 @@ class Config:
     n_envs: int = 4  # environments run side by side
     n_steps: int = 128  # steps per environment per update: batch B = n_envs * n_steps
     gamma: float = 0.99  # discount
-    lam: float = 0.97  # GAE lambda (section 2.5)
+    lam: float = 0.95  # GAE lambda (section 2.5)
     max_kl: float = 0.02  # trust-region radius delta on the mean KL
     cg_iters: int = 10  # conjugate-gradient iterations
     damping: float = 0.1  # c in (F + c I) x = g
@@ -255,7 +255,7 @@ class Config:
     backtrack_iters: int = 10  # ... at most this many times
     normalize_advantages: bool = True
     value_lr: float = 1e-3  # Adam step size of the critic
-    value_epochs: int = 5  # passes over the batch for the critic
+    value_epochs: int = 10  # passes over the batch for the critic
     value_minibatches: int = 8  # minibatches per pass (must divide B)
     adam_eps: float = 1e-5
     max_grad_norm: float = 0.5  # clip the critic's gradient norm
