@@ -219,3 +219,194 @@ def test_truncation_bootstraps_from_the_final_observation(monkeypatch, env_id, t
         expect = np.where(ends, 1.0 + (bootstrap if truncates else 0.0), 1.0)
         np.testing.assert_allclose(rewards, expect, rtol=1e-6, atol=1e-6)
         assert abs(bootstrap) > 1e-3  # the bootstrap is not trivially zero
+
+
+# ------------------------------------------- the steps of one iteration, by hand
+# (issue 12: test the algorithm, not only its outcome)
+
+
+class _Steps(gym.Env):
+    """Observation (t, 0); reward t at step t (1, 2, 3, ...); terminates after ``end``."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, end=None):
+        self.end, self.t = end, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0, 0.0], dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        terminated = self.end is not None and self.t >= self.end
+        return np.array([self.t, 0.0], dtype=np.float32), float(self.t), terminated, False, {}
+
+
+gym.register("SprlPPOSteps-v0", entry_point=_Steps, max_episode_steps=100)
+
+
+def _roll(n_steps, **kwargs):
+    envs = gym.make_vec("SprlPPOSteps-v0", num_envs=2, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+                        **kwargs)
+    obs, _ = envs.reset(seed=0)
+    history = ppo.History()
+    roll = ppo.collect_rollout(envs, ppo.CategoricalPolicy(2, 2, (8,)), obs, n_steps,
+                               torch.Generator().manual_seed(0), history, np.zeros(2))
+    return roll, history
+
+
+def test_rollout_termination_is_not_bootstrapped_truncation_is():
+    roll, history = _roll(5, end=3)  # terminates after 3 steps
+    np.testing.assert_array_equal(roll.rewards[:, 0], [1, 2, 3, 1, 2])
+    np.testing.assert_array_equal(roll.dones[:, 1], [False, False, True, False, False])
+    assert roll.final_obs == [] and roll.truncated_t == []
+    assert roll.obs[3, 0, 0] == 0.0  # s_3 is the new episode's first state
+    assert history.episode_returns == [6.0, 6.0] and history.env_steps == 10
+    roll, history = _roll(5, max_episode_steps=3)  # cut by a time limit after 3 steps
+    np.testing.assert_array_equal(roll.dones[:, 0], [False, False, True, False, False])
+    assert roll.truncated_t == [2, 2] and roll.truncated_env == [0, 1]
+    assert [float(o[0]) for o in roll.final_obs] == [3.0, 3.0]  # the real s_3
+    assert roll.obs[3, 0, 0] == 0.0 and history.episode_returns == [6.0, 6.0]
+
+
+def test_advantages_and_targets_by_hand_truncation_and_termination():
+    rewards = np.array([[1.0], [2.0], [3.0]])
+    values = np.array([[1.0], [2.0], [3.0], [4.0]])  # V(s_0) .. V(s_3)
+    dones = np.array([[False], [True], [False]])  # the episode ends at t = 1
+    gamma, lam = 0.9, 0.5
+    # truncation at t = 1 with V(s_final) = 5: delta_1 = 2 + 0.9*5 - 2 = 4.5;
+    # delta_2 = 3 + 0.9*4 - 3 = 3.6; delta_0 = 1 + 0.9*2 - 1 = 1.8;
+    # A_0 = 1.8 + 0.9*0.5*4.5 = 3.825 (no carry from t = 2 across the end)
+    adv, ret = ppo.advantages_and_targets(rewards, values, dones,
+                                          np.array([[0.0], [5.0], [0.0]]), gamma, lam)
+    assert adv.dtype == ret.dtype == torch.float32 and adv.shape == (3, 1)
+    np.testing.assert_allclose(adv[:, 0], [3.825, 4.5, 3.6], rtol=1e-6)
+    np.testing.assert_allclose(ret[:, 0], [4.825, 6.5, 6.6], rtol=1e-6)  # R = A + V
+    # termination at t = 1: nothing is bootstrapped, delta_1 = 2 - 2 = 0
+    adv, ret = ppo.advantages_and_targets(rewards, values, dones, np.zeros((3, 1)),
+                                          gamma, lam)
+    np.testing.assert_allclose(adv[:, 0], [1.8, 0.0, 3.6], rtol=1e-6)
+    np.testing.assert_allclose(ret[:, 0], [2.8, 2.0, 6.6], rtol=1e-6)
+
+
+def test_minibatches_partition_the_batch_every_epoch():
+    gen = torch.Generator().manual_seed(0)
+    epochs = [ppo.minibatches(24, 4, gen) for _ in range(3)]
+    for parts in epochs:
+        assert [len(p) for p in parts] == [6] * 4
+        assert sorted(torch.cat(parts).tolist()) == list(range(24))  # each sample once
+    assert not torch.equal(torch.cat(epochs[0]), torch.cat(epochs[1]))  # reshuffled
+
+
+# four samples, two actions, pi_old = (1/2, 1/2), action 0 taken everywhere;
+# pi_theta(0 | s) = 1/4, 3/4, 1/4, 3/4: ratios 0.5, 1.5, 0.5, 1.5
+_OLD = torch.log(torch.full((4, 2), 0.5))
+_NEW = torch.log(torch.tensor([[0.25, 0.75], [0.75, 0.25]] * 2))
+_ACT = torch.zeros(4, dtype=torch.long)
+_ADV = torch.tensor([1.0, 1.0, -1.0, -2.0])
+
+
+def test_policy_loss_clip_by_hand_min_not_max():
+    loss, sur = ppo.policy_loss(_NEW, _OLD, _ACT, _ADV, "clip", 0.2,
+                                normalize_advantages=False)
+    # min(rho A, clip(rho) A) = 0.5, 1.2, -0.8, -3.0: mean -0.525, loss +0.525
+    assert loss.item() == pytest.approx(0.525) and sur.item() == pytest.approx(0.525)
+    # with advantages standardised over the minibatch (torch's unbiased std)
+    a = (_ADV - _ADV.mean()) / (_ADV.std() + 1e-8)
+    rho = torch.tensor([0.5, 1.5, 0.5, 1.5])
+    expect = -torch.minimum(rho * a, rho.clamp(0.8, 1.2) * a).mean()
+    loss, _ = ppo.policy_loss(_NEW, _OLD, _ACT, _ADV, "clip", 0.2)
+    assert loss.item() == pytest.approx(expect.item())
+
+
+def test_policy_loss_gradient_pushes_the_ratio_up_for_positive_advantages():
+    z = torch.zeros(2, 2, requires_grad=True)  # pi_theta = pi_old = (1/2, 1/2)
+    logp = torch.log_softmax(z, dim=-1)
+    loss, _ = ppo.policy_loss(logp, logp.detach(), _ACT[:2], torch.tensor([1.0, -1.0]),
+                              normalize_advantages=False)
+    loss.backward()
+    # d loss / d z[b, 0] = -A_b * (1 - 1/2) / 2 (mean over two samples)
+    np.testing.assert_allclose(z.grad.numpy(), [[-0.25, 0.25], [0.25, -0.25]], atol=1e-7)
+
+
+def test_policy_loss_penalty_by_hand_kl_old_to_new():
+    beta = 3.0
+    loss, _ = ppo.policy_loss(_NEW, _OLD, _ACT, _ADV, "penalty", beta=beta,
+                              normalize_advantages=False)
+    # rho A = 0.5, 1.5, -0.5, -3.0: mean -0.375; KL(pi_old || pi_theta) per state
+    # = 0.5 log(0.5/0.25) + 0.5 log(0.5/0.75) = 0.5 log(4/3) (the reverse KL is 0.1308)
+    assert loss.item() == pytest.approx(0.375 + beta * 0.5 * np.log(4 / 3))
+
+
+def test_entropy_bonus_is_subtracted_and_raises_the_entropy():
+    loss, sur = ppo.policy_loss(_NEW, _OLD, _ACT, _ADV, ent_coef=0.1,
+                                normalize_advantages=False)
+    h = -(0.25 * np.log(0.25) + 0.75 * np.log(0.75))  # H(pi_theta) at every state
+    assert (loss - sur).item() == pytest.approx(-0.1 * h)
+    z = torch.tensor([[2.0, -1.0], [0.5, 0.0]], requires_grad=True)
+    entropy = lambda: -(z.softmax(-1) * z.log_softmax(-1)).sum(-1).mean()  # noqa: E731
+    before = entropy().item()
+    logp = torch.log_softmax(z, dim=-1)
+    loss, _ = ppo.policy_loss(logp, logp.detach(), _ACT[:2], torch.zeros(2), ent_coef=1.0)
+    loss.backward()
+    with torch.no_grad():
+        z -= 0.1 * z.grad
+    assert entropy().item() > before
+
+
+def test_value_loss_by_hand_clipping_takes_the_max():
+    v_new = torch.tensor([1.0, 3.0], requires_grad=True)
+    v_old, targets = torch.tensor([2.0, 2.0]), torch.tensor([0.0, 0.0])
+    assert ppo.value_loss(v_new, v_old, targets).item() == pytest.approx(0.5 * (1 + 9) / 2)
+    loss = ppo.value_loss(v_new, v_old, targets, clip_eps=0.5)
+    # clipped values 1.5 and 2.5: errors 2.25 and 6.25; the max with 1 and 9: 2.25, 9
+    assert loss.item() == pytest.approx(0.5 * (2.25 + 9) / 2)
+    loss.backward()  # sample 0: the clipped (flat) term binds; sample 1: v_new / 2
+    np.testing.assert_allclose(v_new.grad.numpy(), [0.0, 1.5])
+
+
+def test_kl_early_stop_uses_k3_of_kl_old_to_new():
+    old, new = torch.log(torch.tensor([0.5])), torch.log(torch.tensor([0.25]))
+    # r = pi_theta / pi_old = 1/2: k3 = (r - 1) - log r = 0.1931; k1 = 0.693;
+    # the reversed direction (r = 2) gives 1 - log 2 = 0.3069
+    assert not ppo.kl_early_stop(old, new, 0.16)  # 0.1931 < 1.5 * 0.16 = 0.24
+    assert ppo.kl_early_stop(old, new, 0.12)  # 0.1931 > 0.18
+    assert not ppo.kl_early_stop(old, new, None)
+    assert not ppo.kl_early_stop(old, old, 1e-12)  # same policy: KL 0
+
+
+@pytest.mark.parametrize("kl, expect", [
+    (0.016, 2.0), (0.015, 1.0), (0.0151, 2.0), (0.01, 1.0), (0.007, 1.0), (0.006, 0.5),
+])
+def test_adapt_beta_schulman_rule(kl, expect):
+    # d_targ = 0.01: double above 0.015, halve below 0.00667, else keep (beta = 1)
+    assert ppo.adapt_beta(1.0, kl, 0.01) == expect
+
+
+def test_train_runs_the_steps_in_order(monkeypatch):
+    """Each rollout starts where the last ended; the losses get the annealed clip range."""
+    rolls, eps_seen = [], []
+    real_roll, real_loss = ppo.collect_rollout, ppo.policy_loss
+
+    def spy_roll(envs, policy, obs, *args):
+        roll = real_roll(envs, policy, obs, *args)
+        rolls.append((torch.as_tensor(obs).clone(), roll.obs[-1].clone()))
+        return roll
+
+    def spy_loss(*args):
+        eps_seen.append(args[5])
+        return real_loss(*args)
+
+    monkeypatch.setattr(ppo, "collect_rollout", spy_roll)
+    monkeypatch.setattr(ppo, "policy_loss", spy_loss)
+    config = replace(SHORT, max_env_steps=768, anneal_clip=True)
+    h = ppo.train(config, seed=0, progress=False)
+    assert len(rolls) == 3
+    for (_, end), (start, _) in zip(rolls, rolls[1:]):
+        assert torch.equal(start, end)
+    assert len(eps_seen) == 3 * config.n_epochs * config.n_minibatches
+    assert sorted(set(eps_seen), reverse=True) == h.updates["clip_eps"]

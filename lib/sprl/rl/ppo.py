@@ -1,8 +1,11 @@
 r"""Proximal policy optimisation (PPO) on gymnasium vector environments (book section 2.7).
 
 One file, read top to bottom: :func:`clipped_objective` (the one new formula),
-the hyperparameters (:class:`Config`), then :func:`train`, which is the whole
-algorithm.  Each iteration collects ``n_steps`` steps from each of ``n_envs``
+the hyperparameters (:class:`Config`), the steps of an iteration as functions
+of their own (:func:`collect_rollout`, :func:`advantages_and_targets`,
+:func:`minibatches`, :func:`policy_loss`, :func:`value_loss`,
+:func:`kl_early_stop`, :func:`adapt_beta`, each tested on its own), then
+:func:`train`, which runs them.  Each iteration collects ``n_steps`` steps from each of ``n_envs``
 environments with the current policy :math:`\pi_{\text{old}}`, estimates
 advantages by GAE (section 2.5), and then, unlike A2C, takes *many* gradient
 steps on the same batch (``n_epochs`` passes over ``n_minibatches``
@@ -65,11 +68,16 @@ import torch
 from .._checks import as_int
 from ..progress import progress_bar
 from . import common
-from .common import _clip_grad, evaluate, kl_estimates
+from .a2c import Rollout, collect_rollout
+from .common import _clip_grad, deterministic, evaluate, kl_estimates
 from .policies import CategoricalPolicy, ValueNetwork
 from .returns import gae
 
-__all__ = ["clipped_objective", "Config", "History", "train", "evaluate"]
+__all__ = [
+    "clipped_objective", "Config", "History", "train", "evaluate",
+    "Rollout", "collect_rollout", "advantages_and_targets", "minibatches", "policy_loss",
+    "value_loss", "kl_early_stop", "adapt_beta",
+]
 
 
 def clipped_objective(ratio, advantage, eps):
@@ -224,14 +232,154 @@ def train(config: Config = Config(), seed: int = 0, progress: bool = True) -> Hi
     if not isinstance(config, Config):
         raise ValueError(f"config must be a ppo.Config, got {type(config).__name__}")
     seed = as_int(seed, "seed", minimum=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and deterministic
-    try:
-        with torch.random.fork_rng(devices=[]):  # leave torch's global RNG as we found it
-            torch.manual_seed(seed)
-            return _train(config, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
+    with deterministic(seed):  # one thread, torch seeded; global state restored after
+        return _train(config, seed, progress)
+
+
+# Step 1, the rollout, is A2C's (sprl.rl.a2c.collect_rollout, re-exported here):
+# same-step autoreset, dones = terminated | truncated, and the real last
+# observation of every *truncated* episode kept in Rollout.final_obs.
+
+
+def advantages_and_targets(rewards, values, dones, bootstrap, gamma, lam):
+    r"""Step 2: GAE advantages :math:`\hat A_t` and critic targets :math:`\hat R_t = \hat A_t + V_{\text{old}}(s_t)`.
+
+    .. math::
+
+       \hat A_t = \sum_{l \ge 0} (\gamma\lambda)^l \delta_{t+l}, \qquad
+       \delta_t = r_t + \gamma V(s_{t+1})(1 - d_t) - V(s_t)
+
+    (section 2.5, ``returns.gae``).  ``values`` holds :math:`V_{\text{old}}(s_0),
+    \dots, V_{\text{old}}(s_n)` (shape ``(n + 1, n_envs)``; the last row
+    bootstraps the end of the rollout); ``dones[t, i]`` (terminated *or*
+    truncated) stops the sum at the end of an episode.  A time-limit
+    truncation did not end the task, so that step keeps the bootstrap
+    :math:`\gamma V(s_{\text{final}})` through its reward: ``bootstrap[t, i]``
+    is :math:`V(s_{\text{final}})` there and 0 elsewhere (a termination gets 0).
+
+    Returns
+    -------
+    (advantages, targets) : torch.Tensor, each float32 shaped ``(n, n_envs)``
+        ``targets`` is ``advantages + values[:-1]``, summed in float32.
+    """
+    rewards = rewards + gamma * bootstrap  # r_t + gamma V(s_final) where truncated
+    adv = gae(rewards, values[:-1], values[-1], gamma, lam, dones=dones)
+    adv = torch.as_tensor(adv, dtype=torch.float32)
+    return adv, adv + torch.as_tensor(values[:-1], dtype=torch.float32)  # R = A + V_old
+
+
+def minibatches(batch_size, n_minibatches, generator):
+    """Step 3a: one epoch's minibatches, a random partition of ``range(batch_size)``.
+
+    A fresh permutation (drawn from ``generator``) cut into ``n_minibatches``
+    equal parts: every sample is used exactly once per epoch.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``n_minibatches`` index tensors of ``batch_size // n_minibatches`` each.
+    """
+    order = torch.randperm(batch_size, generator=generator)
+    return order.split(batch_size // n_minibatches)
+
+
+def policy_loss(log_probs, old_log_probs, actions, advantages, method="clip", clip_eps=0.2,
+                beta=1.0, ent_coef=0.0, normalize_advantages=True):
+    r"""Step 3b: the actor's loss on a minibatch, to be *minimised* (section 2.7).
+
+    With :math:`\rho_b = \pi_\theta(a_b \mid s_b) / \pi_{\text{old}}(a_b \mid s_b)`
+    and the advantages :math:`\hat A_b` (standardised over the minibatch if
+    ``normalize_advantages``),
+
+    .. math::
+
+       \text{clip:}\quad -\frac1B \sum_b \min\bigl(\rho_b \hat A_b,\
+       \mathrm{clip}(\rho_b, 1-\epsilon, 1+\epsilon) \hat A_b\bigr), \qquad
+       \text{penalty:}\quad -\frac1B \sum_b \rho_b \hat A_b
+       + \beta \frac1B \sum_b \mathrm{KL}\bigl(\pi_{\text{old}}(\cdot\mid s_b)
+       \,\|\, \pi_\theta(\cdot\mid s_b)\bigr),
+
+    the KL exact per state (a sum over the actions), minus the entropy bonus
+    :math:`c_e \frac1B \sum_b H(\pi_\theta(\cdot\mid s_b))` (``ent_coef``
+    :math:`= c_e`: subtracted, so that descending the loss raises the entropy).
+
+    Parameters
+    ----------
+    log_probs, old_log_probs : torch.Tensor, shape (B, n_actions)
+        :math:`\log \pi_\theta(\cdot \mid s_b)` (differentiable) and
+        :math:`\log \pi_{\text{old}}(\cdot \mid s_b)` (held fixed), all actions.
+    actions : torch.Tensor of int, shape (B,)
+    advantages : torch.Tensor, shape (B,)
+
+    Returns
+    -------
+    (loss, surrogate) : torch.Tensor scalars
+        ``surrogate`` is the loss without the entropy term (what ``train`` logs).
+    """
+    logp = log_probs.gather(-1, actions[:, None]).squeeze(-1)
+    old_logp = old_log_probs.gather(-1, actions[:, None]).squeeze(-1)
+    ratio = torch.exp(logp - old_logp)  # rho = pi_theta / pi_old
+    a = advantages
+    if normalize_advantages:
+        a = (a - a.mean()) / (a.std() + 1e-8)
+    if method == "clip":  # maximise mean min(rho A, clip(rho) A)
+        surrogate = -clipped_objective(ratio, a, clip_eps).mean()
+    elif method == "penalty":  # maximise mean rho A - beta KL(pi_old || pi_theta)
+        kl = (old_log_probs.exp() * (old_log_probs - log_probs)).sum(-1)
+        surrogate = -(ratio * a).mean() + beta * kl.mean()
+    else:
+        raise ValueError(f"method must be 'clip' or 'penalty', got {method!r}")
+    loss = surrogate
+    if ent_coef:
+        entropy = -(log_probs.exp() * log_probs).sum(-1).mean()  # H(pi_theta), mean over b
+        loss = loss - ent_coef * entropy
+    return loss, surrogate
+
+
+def value_loss(v_new, v_old, targets, clip_eps=None):
+    r"""Step 3c: the critic's loss :math:`\frac1{2B}\sum_b (V_\phi(s_b) - \hat R_b)^2`.
+
+    ``targets`` :math:`\hat R_b` and ``v_old`` :math:`V_{\text{old}}(s_b)` are
+    held fixed (semi-gradient).  With ``clip_eps`` :math:`= \epsilon` (PPO2's
+    value clipping, off by default) each term is the *larger* of the plain
+    error and that of :math:`V_{\text{old}} + \mathrm{clip}(V_\phi - V_{\text{old}},
+    -\epsilon, \epsilon)`, a pessimistic bound like the policy's.
+    """
+    loss = (v_new - targets) ** 2
+    if clip_eps is not None:  # max of clipped and unclipped squared errors
+        v_clip = v_old + (v_new - v_old).clamp(-clip_eps, clip_eps)
+        loss = torch.maximum(loss, (v_clip - targets) ** 2)
+    return 0.5 * loss.mean()
+
+
+def kl_early_stop(old_logp, logp, target_kl):
+    r"""Step 3d: stop the epochs? True when the k3 estimate of
+    :math:`\mathrm{KL}(\pi_{\text{old}} \,\|\, \pi_\theta)` exceeds ``1.5 * target_kl``.
+
+    ``old_logp`` and ``logp`` are :math:`\log \pi_{\text{old}}(a_b \mid s_b)`
+    and :math:`\log \pi_\theta(a_b \mid s_b)` of the minibatch's actions, which
+    were drawn from :math:`\pi_{\text{old}}`; the estimate is the mean of
+    :math:`k_3 = (r - 1) - \log r` with :math:`r = \pi_\theta / \pi_{\text{old}}`
+    (:func:`sprl.rl.common.kl_estimates`).  ``target_kl = None``: never stop.
+    """
+    if target_kl is None:
+        return False
+    k3 = kl_estimates(old_logp, logp)[1].mean().item()  # samples a ~ pi_old
+    return k3 > 1.5 * target_kl
+
+
+def adapt_beta(beta, kl, kl_target):
+    r"""Step 4 (PPO-Penalty): the next KL coefficient (Schulman et al. 2017, sec. 4).
+
+    :math:`d` = ``kl`` is the mean :math:`\mathrm{KL}(\pi_{\text{old}} \,\|\, \pi_\theta)`
+    after the update: :math:`\beta \leftarrow 2\beta` if :math:`d > 1.5\, d_{\text{targ}}`,
+    :math:`\beta \leftarrow \beta / 2` if :math:`d < d_{\text{targ}} / 1.5`, else unchanged.
+    """
+    if kl > 1.5 * kl_target:
+        return beta * 2.0
+    if kl < kl_target / 1.5:
+        return beta / 2.0
+    return beta
 
 
 def _train(config: Config, seed: int, progress: bool) -> History:
@@ -246,17 +394,11 @@ def _train(config: Config, seed: int, progress: bool) -> History:
     generator = torch.Generator().manual_seed(seed)
     T, E = config.n_steps, config.n_envs
     B = T * E
-    mb_size = B // config.n_minibatches
-    buf_obs = torch.zeros((T + 1, E, obs_dim))  # s_0 ... s_T (s_T: after the rollout)
-    buf_act = torch.zeros((T, E), dtype=torch.long)
-    buf_rew = np.zeros((T, E))
-    buf_done = np.zeros((T, E), dtype=bool)
     history = History(config=config)
     log = history.updates
     running_return = np.zeros(E)
     beta = config.beta_init
     obs, _ = envs.reset(seed=seed)
-    buf_obs[0] = torch.as_tensor(obs)
     eval_time, next_eval = 0.0, config.eval_every
     start = time.perf_counter()
     bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="PPO", unit="step")
@@ -268,36 +410,20 @@ def _train(config: Config, seed: int, progress: bool) -> History:
         optimizer.param_groups[0]["lr"] = lr
 
         # ---- 1. roll out n_steps in each of the n_envs environments with pi_old -------
-        cut_t, cut_env, cut_obs = [], [], []  # time-limit truncations, bootstrapped below
-        for t in range(T):
-            action = policy.sample(buf_obs[t], generator)  # a_t ~ pi_old(.|s_t)
-            next_obs, reward, terminated, truncated, infos = envs.step(action.numpy())
-            buf_act[t], buf_rew[t] = action, reward
-            buf_done[t] = terminated | truncated  # no bootstrap across the reset
-            buf_obs[t + 1] = torch.as_tensor(next_obs)  # after a reset: the new first state
-            for i in np.flatnonzero(truncated & ~terminated):
-                # cut by the time limit, not ended: bootstrap from the real last observation
-                cut_t.append(t), cut_env.append(i), cut_obs.append(infos["final_obs"][i])
-            running_return += reward
-            history.env_steps += E
-            for i in np.flatnonzero(buf_done[t]):
-                history.episode_returns.append(float(running_return[i]))
-                history.episode_steps.append(history.env_steps)
-                running_return[i] = 0.0
+        roll = collect_rollout(envs, policy, obs, T, generator, history, running_return)
         bar.update(B)
 
         # ---- 2. GAE advantages and critic targets R_hat = A_hat + V_old (section 2.5) ---
         with torch.no_grad():
-            v = value(buf_obs.reshape(-1, obs_dim)).reshape(T + 1, E).numpy()  # V_old(s_t)
-            rewards = buf_rew.copy()
-            if cut_obs:  # truncation: r_t + gamma V(s_final), and no bootstrap after it
-                rewards[cut_t, cut_env] += config.gamma * value(
-                    torch.as_tensor(np.stack(cut_obs))).numpy()
-        adv = gae(rewards, v[:-1], v[-1], config.gamma, config.lam, dones=buf_done)
-        b_obs, b_act = buf_obs[:-1].reshape(-1, obs_dim), buf_act.reshape(-1)
-        b_adv = torch.as_tensor(adv, dtype=torch.float32).reshape(-1)
-        b_val = torch.as_tensor(v[:-1], dtype=torch.float32).reshape(-1)
-        b_ret = b_adv + b_val
+            v = value(roll.obs.reshape(-1, obs_dim)).reshape(T + 1, E)  # V_old(s_t)
+            bootstrap = torch.zeros((T, E))
+            if roll.final_obs:  # V(s_final) where the time limit cut an episode
+                bootstrap[roll.truncated_t, roll.truncated_env] = value(
+                    torch.as_tensor(np.stack(roll.final_obs)))
+        adv, ret = advantages_and_targets(roll.rewards, v.numpy(), roll.dones,
+                                          bootstrap.numpy(), config.gamma, config.lam)
+        b_obs, b_act = roll.obs[:-1].reshape(-1, obs_dim), roll.actions.reshape(-1)
+        b_adv, b_ret, b_val = adv.reshape(-1), ret.reshape(-1), v[:-1].reshape(-1)
         with torch.no_grad():
             old_logits = torch.log_softmax(policy(b_obs), dim=-1)  # log pi_old(.|s), all actions
             b_logp = old_logits.gather(-1, b_act[:, None]).squeeze(-1)
@@ -306,39 +432,22 @@ def _train(config: Config, seed: int, progress: bool) -> History:
         # ---- 3. n_epochs passes over shuffled minibatches of the same batch ------------
         epochs_done, stop = 0, False
         for _ in range(config.n_epochs):
-            order = torch.randperm(B, generator=generator)
-            for mb in order.split(mb_size):
+            for mb in minibatches(B, config.n_minibatches, generator):
                 logits = torch.log_softmax(policy(b_obs[mb]), dim=-1)
-                logp = logits.gather(-1, b_act[mb, None]).squeeze(-1)
-                ratio = torch.exp(logp - b_logp[mb])  # rho = pi_theta / pi_old
-                a = b_adv[mb]
-                if config.normalize_advantages:
-                    a = (a - a.mean()) / (a.std() + 1e-8)
-                if config.method == "clip":  # maximise mean min(rho A, clip(rho) A)
-                    policy_loss = -clipped_objective(ratio, a, eps).mean()
-                else:  # maximise mean rho A - beta KL(pi_old || pi_theta), KL exact per state
-                    kl = (old_logits[mb].exp() * (old_logits[mb] - logits)).sum(-1)
-                    policy_loss = -(ratio * a).mean() + beta * kl.mean()
-                v_new = value(b_obs[mb])
-                v_loss = (v_new - b_ret[mb]) ** 2
-                if config.clip_value:  # max of clipped and unclipped squared errors
-                    v_clip = b_val[mb] + (v_new - b_val[mb]).clamp(-eps, eps)
-                    v_loss = torch.maximum(v_loss, (v_clip - b_ret[mb]) ** 2)
-                value_loss = 0.5 * v_loss.mean()
-                loss = policy_loss + config.vf_coef * value_loss
-                if config.ent_coef:
-                    ent = -(logits.exp() * logits).sum(-1).mean()
-                    loss = loss - config.ent_coef * ent
+                loss_pi, surrogate = policy_loss(
+                    logits, old_logits[mb], b_act[mb], b_adv[mb], config.method, eps, beta,
+                    config.ent_coef, config.normalize_advantages)
+                loss_v = value_loss(value(b_obs[mb]), b_val[mb], b_ret[mb],
+                                    eps if config.clip_value else None)
+                loss = loss_pi + config.vf_coef * loss_v
                 optimizer.zero_grad()
                 loss.backward()
                 _clip_grad(params, config.max_grad_norm)
                 optimizer.step()
-                if config.target_kl is not None:  # early stop on the k3 estimate of the KL
-                    with torch.no_grad():
-                        k3 = kl_estimates(b_logp[mb], logp.detach())[1].mean().item()
-                    if k3 > 1.5 * config.target_kl:
-                        stop = True
-                        break
+                logp = logits.detach().gather(-1, b_act[mb, None]).squeeze(-1)
+                if kl_early_stop(b_logp[mb], logp, config.target_kl):
+                    stop = True
+                    break
             epochs_done += 1
             if stop:
                 break
@@ -353,8 +462,8 @@ def _train(config: Config, seed: int, progress: bool) -> History:
             var_ret = b_ret.var().item()
             row = {
                 "env_steps": history.env_steps, "lr": lr, "clip_eps": eps, "beta": beta,
-                "epochs": epochs_done, "policy_loss": policy_loss.item(),
-                "value_loss": value_loss.item(), "entropy": entropy,
+                "epochs": epochs_done, "policy_loss": surrogate.item(),
+                "value_loss": loss_v.item(), "entropy": entropy,
                 "explained_variance": (1.0 - (b_ret - b_val).var().item() / var_ret
                                        if var_ret > 0 else float("nan")),
                 "clip_frac": ((ratio - 1.0).abs() > eps).float().mean().item(),
@@ -363,11 +472,8 @@ def _train(config: Config, seed: int, progress: bool) -> History:
         for key, val in row.items():
             log.setdefault(key, []).append(val)
         if config.method == "penalty":  # adapt beta to keep the KL near kl_target
-            if kl_exact > 1.5 * config.kl_target:
-                beta *= 2.0
-            elif kl_exact < config.kl_target / 1.5:
-                beta /= 2.0
-        buf_obs[0] = buf_obs[-1].clone()  # the next rollout starts where this one ended
+            beta = adapt_beta(beta, kl_exact, config.kl_target)
+        obs = roll.obs[-1]  # the next rollout starts where this one ended
 
         # ---- 5. greedy evaluation on fresh seeds every eval_every steps; stop at target --
         if config.eval_every and history.env_steps >= next_eval:
