@@ -10,6 +10,7 @@ from scipy.stats import entropy
 from sprl.rl import trpo
 from sprl.rl.policies import CategoricalPolicy
 from sprl.rl.tabular import (
+    TabularMDP,
     gridworld,
     performance_difference,
     policy_gradient,
@@ -92,6 +93,30 @@ def test_lower_bound_is_never_violated(world, gamma):
         # the proof gives |J(pi') - L(pi')| <= C alpha: the bound holds on both sides
         assert J_new - L <= L - b_tv + 1e-12
         assert (policy_tv(pi, pi_new)[nt] ** 2 <= policy_kl(pi, pi_new)[nt] / 2 + 1e-15).all()
+
+
+@pytest.mark.parametrize("gamma", [0.9, 0.99])
+def test_bound_is_within_a_factor_two_of_tight_on_a_two_state_mdp(gamma):
+    # state 0: action 0 stays, action 1 moves to the absorbing state 1, no reward;
+    # state 1: action 0 pays +1, action 1 pays -1.  pi never leaves 0, so L = J(pi) = 0,
+    # while J(pi') = -2 alpha * gamma alpha / ((1 - gamma)(1 - gamma + gamma alpha)):
+    # (L - J(pi')) / (C alpha^2) = (1 - gamma) / (2 (1 - gamma + gamma alpha)) -> 1/2.
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
+    mdp = TabularMDP(P, [[0.0, 0.0], [1.0, -1.0]], mu0=[1.0, 0.0])
+    pi = np.array([[1.0, 0.0], [0.5, 0.5]])
+    for alpha in (1e-3, 1e-2):
+        pi_new = np.array([[1 - alpha, alpha], [0.5 - alpha, 0.5 + alpha]])
+        J_new = -2 * alpha * gamma * alpha / ((1 - gamma) * (1 - gamma + gamma * alpha))
+        C = 4 * gamma / (1 - gamma) ** 2  # eps = max |A| = 1
+        assert mdp.objective(pi_new, gamma) == pytest.approx(J_new, rel=1e-10)
+        assert surrogate(mdp, pi, pi_new, gamma) == pytest.approx(0.0, abs=1e-12)
+        b_tv = trpo_lower_bound(mdp, pi, pi_new, gamma, "tv")
+        assert b_tv == pytest.approx(-C * alpha ** 2, rel=1e-10)
+        assert J_new >= b_tv
+        # a constant 4 times too small, or one power of (1 - gamma) short, fails here
+        assert J_new < -C / 4 * alpha ** 2
+        assert J_new < -C * (1 - gamma) * alpha ** 2
 
 
 def test_surrogate_matches_j_to_first_order(world):
