@@ -96,8 +96,9 @@ def main():
     print(f"| **median** | **{np.median(acc):.3f}** (min {acc.min():.3f}, max {acc.max():.3f}) "
           f"| {np.median([r['margin'] for r in rows]):.2f} | {np.median(kl):.2f} "
           f"(min {kl.min():.2f}, max {kl.max():.2f}) | | |")
-    print(f"RESULT median_accuracy={np.median(acc):.3f} min_accuracy={acc.min():.3f} "
-          f"share_at_least_0.85={np.mean(acc >= 0.85):.2f}")
+    q1, q3 = np.percentile(acc, [25, 75])
+    print(f"RESULT median_accuracy={np.median(acc):.3f} quartiles={q1:.3f},{q3:.3f} "
+          f"min_accuracy={acc.min():.3f} share_at_least_0.85={np.mean(acc >= 0.85):.2f}")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,14 @@ def test_fit_bradley_terry_two_items_closed_form():
     # alpha + d = logit(6/8), alpha - d = logit(3/4): d = 0, alpha = log 3
     assert abs(fit.alpha - np.log(3)) < 1e-6
     assert abs(fit.strengths[0] - fit.strengths[1]) < 1e-6
+    # home 0 wins 6 of 8, home 1 wins 2 of 5: d != 0 catches a sign error in d
+    first = [0] * 8 + [1] * 5
+    second = [1] * 8 + [0] * 5
+    won = [1] * 6 + [0] * 2 + [1] * 2 + [0] * 3
+    fit = dpo.fit_bradley_terry(first, second, won, home_advantage=True)
+    # alpha + d = log 3, alpha - d = log(2/3): alpha = log(2)/2, d = log(9/2)/2
+    assert abs(fit.alpha - np.log(2) / 2) < 1e-6
+    assert abs(fit.strengths[0] - fit.strengths[1] - np.log(4.5) / 2) < 1e-6
 
 
 def test_fit_bradley_terry_recovers_true_strengths():
@@ -99,6 +107,23 @@ def test_fit_bradley_terry_bad_input():
         dpo.fit_bradley_terry([0, 3], [3, 0], [1, 1], n_items=3)
     with pytest.raises(ValueError, match="home"):
         dpo.fit_bradley_terry([0, 1], [1, 0], [1, 1], home_advantage=True)
+
+
+def test_fit_bradley_terry_home_advantage_needs_more_than_strong_connectivity():
+    """Winner graph strongly connected, home side wins some and loses some, and yet
+    moving (s, alpha) along (1, 0.5, 0; 1) raises the likelihood for ever."""
+    first, second, won = [0, 1, 2, 2], [1, 0, 0, 1], [1, 1, 0, 1]
+    fit = dpo.fit_bradley_terry(first, second, won)  # without alpha: fine
+    assert np.isfinite(fit.strengths).all()
+    with pytest.raises(ValueError, match="no unique maximum-likelihood fit"):
+        dpo.fit_bradley_terry(first, second, won, home_advantage=True)
+    # the direction: alpha + s_i - s_j never falls for a home win, never rises for a loss
+    v_s, v_a = np.array([1.0, 0.5, 0.0]), 1.0
+    d = v_a + v_s[first] - v_s[second]
+    assert (np.where(won, d, -d) >= 0).all() and (np.where(won, d, -d) > 0).any()
+    # home 0 vs 1 only: alpha and s_0 - s_1 cannot be told apart (flat direction)
+    with pytest.raises(ValueError, match="no unique maximum-likelihood fit"):
+        dpo.fit_bradley_terry([0, 0, 0], [1, 1, 1], [1, 0, 1], home_advantage=True)
 
 
 # ---------------------------------------------------------------- the DPO loss
@@ -256,6 +281,23 @@ def test_fit_tabular_dpo_approaches_pi_star(table):
         bt = dpo.fit_bradley_terry(w[sel], l[sel], np.ones(sel.sum()), n_items=4)
         implicit = beta * np.log(pi[k] / pi_ref[k])
         np.testing.assert_allclose(implicit - implicit.mean(), bt.strengths, atol=1e-4)
+
+
+def test_fit_tabular_dpo_with_ridge_is_the_penalised_minimiser(table):
+    """The ridge fit minimises B L_DPO + ridge/2 |beta (theta - log pi_ref)|^2: the
+    gradient of that objective (from tabular_dpo_loss) vanishes at the fit."""
+    pi_ref, reward = table
+    beta, ridge = 0.7, 1.0
+    x, w, l = dpo.sample_preferences(reward, pi_ref, 40, rng=8)
+    pi = dpo.fit_tabular_dpo(x, w, l, pi_ref, beta, ridge=ridge)
+    u = beta * (np.log(pi) - np.log(pi_ref))
+    u -= u.mean(axis=1, keepdims=True)  # the ridge centres each row of u
+    theta = np.log(pi_ref) + u / beta  # the same policy, ridge-optimal row shift
+    _, grad = dpo.tabular_dpo_loss(theta, x, w, l, pi_ref, beta)
+    total_grad = x.size * grad + ridge * beta * u
+    assert np.abs(total_grad).max() < 1e-6
+    # and the ridge matters with 40 pairs: the plain-loss gradient is not zero there
+    assert np.abs(x.size * grad).max() > 1e-2
 
 
 def test_tabular_bad_input(table):

@@ -1,4 +1,14 @@
-"""Tests of sprl.rl.ppo: the clipped objective, the config checks, and short training runs."""
+"""Tests of sprl.rl.ppo: the clipped objective, the config checks, each step of an
+iteration against hand-computed values, and short training runs.
+
+Mutations applied by hand (2026-12-04), each failing at least one test here: critic
+target adv instead of adv + V; gamma dropped from the truncation bootstrap; the bootstrap
+removed; a bootstrap from final_obs on termination; truncation not ending the episode;
+max instead of min in L^CLIP; the entropy bonus's sign; the penalty's KL reversed; value
+clipping with min; minibatches drawn with replacement; early stop on k1, or on the reversed
+KL; beta factor 1.5 instead of 2; the next rollout restarting from the previous first
+state; the ratio inverted; no advantage normalisation; the un-annealed clip range used.
+"""
 
 from dataclasses import replace
 

@@ -111,6 +111,34 @@ class BradleyTerryFit:
     n_iterations: int
 
 
+def _check_home_advantage_mle(first, second, won, n):
+    r"""Raise unless the home-advantage likelihood has a unique maximiser.
+
+    With :math:`s_0 = 0` fixed, match :math:`m` has the row :math:`a_m = \pm(e_{i_m}
+    - e_{j_m} + e_\alpha)` (sign + when the home side won).  A maximiser exists
+    and is unique iff no direction :math:`v \ne 0` has :math:`A v \ge 0`
+    (Albert and Anderson 1984): if :math:`A v \ge 0` with one entry :math:`> 0`,
+    the likelihood rises for ever along :math:`v`; if :math:`A v = 0`, it is flat.
+    Strong connectivity of the winner graph is not enough once :math:`\alpha` is
+    fitted.  Checked by a linear programme and the rank of :math:`A`.
+    """
+    m = won.size
+    rows = np.arange(m)
+    a = np.zeros((m, n))  # columns s_1 .. s_{n-1}, alpha (s_0 = 0 dropped)
+    np.add.at(a, (rows, first), 1.0)
+    np.add.at(a, (rows, second), -1.0)
+    a[:, 0] = 1.0  # the column of s_0 is reused for alpha
+    a *= np.where(won == 1, 1.0, -1.0)[:, None]
+    # max sum(A v) subject to A v >= 0, -1 <= v <= 1
+    lp = scipy.optimize.linprog(-a.sum(axis=0), A_ub=-a, b_ub=np.zeros(m),
+                                bounds=[(-1, 1)] * n, method="highs")
+    if (lp.status == 0 and -lp.fun > 1e-9) or np.linalg.matrix_rank(a) < n:
+        raise ValueError(
+            "the matches admit no unique maximum-likelihood fit with a home advantage: "
+            "some direction of (strengths, alpha) never lowers the likelihood (e.g. every "
+            "match won by the stronger side once alpha is large)")
+
+
 def fit_bradley_terry(first, second, first_won, n_items: int | None = None,
                       home_advantage: bool = False) -> BradleyTerryFit:
     r"""Maximum-likelihood strengths (and home advantage) from paired comparisons.
@@ -131,7 +159,11 @@ def fit_bradley_terry(first, second, first_won, n_items: int | None = None,
     The maximum exists (Zermelo 1929, Ford 1957) iff every item beat some item
     and lost to some item along every split of the items: the graph with an
     edge from each winner to its loser must be strongly connected.  Otherwise
-    some strength would run to infinity, and a ``ValueError`` says so.
+    some strength would run to infinity (or the fit is not unique), and a
+    ``ValueError`` says so.  With ``home_advantage`` that is not enough (a
+    large :math:`\alpha` can explain every match together with the strengths);
+    the fit then also checks, by a linear programme, that no direction of
+    :math:`(s, \alpha)` leaves every term of the likelihood as large or larger.
 
     Parameters
     ----------
@@ -175,6 +207,8 @@ def fit_bradley_terry(first, second, first_won, n_items: int | None = None,
             "strong components")
     if home_advantage and (won.all() or not won.any()):
         raise ValueError("home_advantage needs matches won by the home side and by the away side")
+    if home_advantage:
+        _check_home_advantage_mle(first, second, won, n)
 
     def negative_log_likelihood(z):
         s = np.concatenate([[0.0], z[:n - 1]])

@@ -242,7 +242,7 @@ def train(config: Config = Config(), seed: int = 0, progress: bool = True) -> Hi
 
 
 def advantages_and_targets(rewards, values, dones, bootstrap, gamma, lam):
-    r"""Step 2: GAE advantages :math:`\hat A_t` and critic targets :math:`\hat R_t = \hat A_t + V_{\text{old}}(s_t)`.
+    r"""Step 2: GAE advantages :math:`\hat A_t`, targets :math:`\hat R_t = \hat A_t + V(s_t)`.
 
     .. math::
 
