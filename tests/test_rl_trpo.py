@@ -90,7 +90,7 @@ def test_lower_bound_is_never_violated(world, gamma):
         b_tv = trpo_lower_bound(world, pi, pi_new, gamma, "tv")
         b_kl = trpo_lower_bound(world, pi, pi_new, gamma, "kl")
         assert J_new >= b_tv - 1e-12 and b_tv >= b_kl  # KL version is weaker
-        # the proof gives |J(pi') - L(pi')| <= C alpha: the bound holds on both sides
+        # the proof gives |J(pi') - L(pi')| <= C alpha^2: the bound holds on both sides
         assert J_new - L <= L - b_tv + 1e-12
         assert (policy_tv(pi, pi_new)[nt] ** 2 <= policy_kl(pi, pi_new)[nt] / 2 + 1e-15).all()
 

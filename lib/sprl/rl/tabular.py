@@ -718,12 +718,12 @@ def trpo_lower_bound(mdp: TabularMDP, pi, pi_new, gamma, divergence: str = "kl")
 
     .. math::
 
-       J(\pi') \ge L_\pi(\pi') - C \alpha, \qquad
+       J(\pi') \ge L_\pi(\pi') - C D, \qquad
        C = \frac{4 \varepsilon \gamma}{(1 - \gamma)^2}, \quad
        \varepsilon = \max_{s, a} |A^\pi(s, a)|,
 
-    with :math:`\alpha = \max_s D_{\mathrm{TV}}(s)^2` (``divergence="tv"``,
-    the theorem as proved in the book) or :math:`\alpha = \max_s
+    with :math:`D = \alpha^2 = \max_s D_{\mathrm{TV}}(s)^2` (``divergence="tv"``,
+    the theorem as proved in the book) or :math:`D = \max_s
     D_{\mathrm{KL}}(\pi(\cdot \mid s) \,\|\, \pi'(\cdot \mid s))`
     (``divergence="kl"``, weaker, from :math:`D_{\mathrm{TV}}^2 \le D_{\mathrm{KL}}`).
     The maxima run over the non-terminal states.  Needs ``gamma < 1``.
@@ -731,7 +731,7 @@ def trpo_lower_bound(mdp: TabularMDP, pi, pi_new, gamma, divergence: str = "kl")
     Returns
     -------
     float
-        :math:`L_\pi(\pi') - C \alpha` (``-inf`` if the KL is infinite).
+        :math:`L_\pi(\pi') - C D` (``-inf`` if the KL is infinite).
     """
     gamma = _as_discount(gamma)
     if gamma >= 1.0:
