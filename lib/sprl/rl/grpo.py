@@ -141,7 +141,9 @@ def grpo_loss(logps: torch.Tensor, old_logps: torch.Tensor, ref_logps: torch.Ten
     and the loss is minus their aggregate over the :math:`B` responses of the batch:
 
     * ``'sequence'`` (GRPO): :math:`\frac1B \sum_i \frac1{|y_i|} \sum_t \ell_{i,t}`;
-    * ``'token'`` (DAPO): :math:`\sum_{i,t} \ell_{i,t} \,/\, \sum_i |y_i|`;
+    * ``'token'`` (DAPO): :math:`\sum_{i,t} \ell_{i,t} \,/\, \sum_i |y_i|` over the
+      batch (the DAPO paper writes it per group of :math:`G`; the two agree for
+      one prompt per batch);
     * ``'dr_grpo'`` (Dr. GRPO): :math:`\sum_{i,t} \ell_{i,t} \,/\, (B \cdot
       \text{max\_tokens})`, a constant divisor.
 
