@@ -35,9 +35,11 @@ import scipy.special
 import torch
 import torch.nn.functional as F
 
+from .._checks import as_finite_array as _finite
 from .._checks import as_int, as_int_array, as_rng
 from ..progress import progress_bar
 from . import toylm
+from .common import deterministic
 
 __all__ = [
     "bradley_terry_probability", "BradleyTerryFit", "fit_bradley_terry",
@@ -52,16 +54,6 @@ def _positive(value, name):
             or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
-
-
-def _finite(value, name):
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of finite numbers, got {value!r}") from None
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must hold finite numbers only (no nan or inf)")
-    return arr
 
 
 # --------------------------------------------------------------------------
@@ -564,14 +556,8 @@ def train(reference: toylm.TinyLM, train_pairs, test_pairs, config: Config = Con
     seed = as_int(seed, "seed", minimum=0)
     _, tr_w, tr_l = _encode_pairs(train_pairs)
     te_prompts, te_w, te_l = _encode_pairs(test_pairs)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return _train(reference, tr_w, tr_l, te_prompts, te_w, te_l, config, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
+    with deterministic(seed):  # one thread, torch seeded; global state restored after
+        return _train(reference, tr_w, tr_l, te_prompts, te_w, te_l, config, seed, progress)
 
 
 def _train(reference, tr_w, tr_l, te_prompts, te_w, te_l, config, seed, progress):

@@ -46,7 +46,7 @@ import torch
 
 from .._checks import as_int
 from ..progress import progress_bar
-from .common import _clip_grad, kl_estimates
+from .common import _clip_grad, deterministic, kl_estimates
 from .toylm import TinyLM, decode_responses, sample, token_logps
 
 __all__ = ["group_advantages", "grpo_loss", "Config", "History", "train"]
@@ -310,15 +310,8 @@ def train(policy: TinyLM, ref_policy: TinyLM, prompts: Sequence[str],
     if not prompts or len({len(p) for p in prompts}) != 1:
         raise ValueError("prompts must be a non-empty list of strings of one length")
     seed = as_int(seed, "seed", minimum=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and deterministic
-    try:
-        with torch.random.fork_rng(devices=[]):  # leave torch's global RNG as we found it
-            torch.manual_seed(seed)
-            return _train(policy, ref_policy, prompts, reward_fn, config, seed, progress,
-                          eval_fn)
-    finally:
-        torch.set_num_threads(threads)
+    with deterministic(seed):  # one thread, torch seeded; global state restored after
+        return _train(policy, ref_policy, prompts, reward_fn, config, seed, progress, eval_fn)
 
 
 def _train(policy, ref_policy, prompts, reward_fn, config, seed, progress, eval_fn):

@@ -323,14 +323,8 @@ def train(config: Config = Config(), seed: int = 0, progress: bool = True) -> Hi
     if not isinstance(config, Config):
         raise ValueError(f"config must be a trpo.Config, got {type(config).__name__}")
     seed = as_int(seed, "seed", minimum=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is fastest, and deterministic
-    try:
-        with torch.random.fork_rng(devices=[]):  # leave torch's global RNG as we found it
-            torch.manual_seed(seed)
-            return _train(config, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
+    with common.deterministic(seed):  # one thread, torch seeded; global state restored after
+        return _train(config, seed, progress)
 
 
 def _train(config: Config, seed: int, progress: bool) -> History:
