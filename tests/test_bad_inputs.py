@@ -8,7 +8,7 @@ a failure instead of a stalled run.
 
 import pytest
 
-from sprl import branching, ctmc, gambling, martingale, random_walk
+from sprl import branching, ctmc, gambling, markov, martingale, random_walk
 
 CASES = [
     # would run for hours (5e13 expected rounds)
@@ -44,6 +44,8 @@ CASES = [
     (lambda: gambling.win_probability("3", 10, 0.5), "k"),
     (lambda: random_walk.escape_probability(1, "0.6"), "p"),
     (lambda: branching.binomial_pmf(3, "0.5"), "p"),
+    (lambda: branching.extinction_probability(["0.25", "0.5", "0.25"]), "pmf"),
+    (lambda: markov.stationary_distribution([["0.5", "0.5"], ["0.5", "0.5"]]), "P"),
 ]
 
 

@@ -32,7 +32,7 @@ __all__ = [
 MAX_ARRAY_SIZE = 10**8
 
 
-def _reject_text(value, name: str, rule: str) -> None:
+def reject_text(value, name: str, rule: str) -> None:
     """Refuse strings and bytes: ``np.asarray("0.5", dtype=float)`` would parse them."""
     if isinstance(value, (str, bytes)):
         raise ValueError(f"{name} must be {rule}, got the text {value!r}")
@@ -76,7 +76,7 @@ def as_probability(value, name: str = "p") -> np.ndarray:
 
     ``nan`` and non-numeric input (strings included) are rejected as well.
     """
-    _reject_text(value, name, "a number in [0, 1]")
+    reject_text(value, name, "a number in [0, 1]")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -112,7 +112,7 @@ def as_int(value, name: str, *, minimum: int | None = None, maximum: int | None 
 
 def as_int_array(value, name: str, *, minimum=None, maximum=None) -> np.ndarray:
     """Array version of :func:`as_int`: integral entries within ``[minimum, maximum]``."""
-    _reject_text(value, name, "an integer or an array of integers")
+    reject_text(value, name, "an integer or an array of integers")
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -144,6 +144,7 @@ def as_rng(rng) -> np.random.Generator:
 def as_pmf(pmf, name: str = "pmf", *, atol: float = 1e-12) -> np.ndarray:
     """Check a probability mass function over 0, 1, 2, ...: a 1-D array of
     non-negative, finite masses that sum to 1 within ``atol``."""
+    reject_text(pmf, name, "a 1-D array of probabilities")
     try:
         arr = np.asarray(pmf, dtype=float)
     except (TypeError, ValueError):
@@ -162,7 +163,7 @@ def as_pmf(pmf, name: str = "pmf", *, atol: float = 1e-12) -> np.ndarray:
 
 def as_finite_array(value, name: str) -> np.ndarray:
     """Return ``value`` as a float array after checking every entry is finite."""
-    _reject_text(value, name, "an array of numbers")
+    reject_text(value, name, "an array of numbers")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._checks import reject_text
+
 
 
 #: Tolerance on row sums (and on P[s, s] = 1 for absorbing states).
@@ -45,6 +47,7 @@ def validate_transition_matrix(P, name: str = "P", *, atol: float = ROW_SUM_ATOL
         M.sort_indices()
         data = M.data
     else:
+        reject_text(P, name, "a square matrix of numbers")
         try:
             M = np.array(P, dtype=float)
         except (TypeError, ValueError):

@@ -73,11 +73,9 @@ def stationary_distribution(P):
 
     Section 1.1.3.  Computed by blocked GTH elimination (see the module
     notes): on the KMR-type test chain, whose entries span :math:`10^{-35}`
-    to 0.87, every entry is right to about :math:`10^{-15}` relative.  On a
-    dense 3000-state chain it took 0.41 s on the idle 2-core project machine,
-    0.78 times a LAPACK solve and 23.5 times faster than quantecon's unblocked
-    GTH (6-8 times under load from other jobs; ``benchmarks/bench_markov.py``,
-    results in ``benchmarks/README.md``).
+    to 0.87, every entry is right to about :math:`10^{-15}` relative.  Its
+    speed is about that of a LAPACK solve and many times that of an unblocked
+    GTH (``benchmarks/bench_markov.py``, results in ``benchmarks/README.md``).
 
     The diagonal of ``P`` is never used: :math:`P_{kk}` is taken as one minus
     the off-diagonal row sum, i.e. the result is exact for the chain whose rows
