@@ -199,7 +199,7 @@ def float_or_array(a):
 def as_float(value, name: str, rule: str) -> float:
     """A single number as a Python float; text, and what ``float`` refuses, raise a
     ``ValueError`` saying that ``name`` must be ``rule``.  Its range is the caller's check."""
-    _reject_text(value, name, rule)
+    reject_text(value, name, rule)
     try:
         return float(value)
     except (TypeError, ValueError):
