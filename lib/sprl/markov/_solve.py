@@ -66,11 +66,21 @@ def _mmatrix_solve(P, states: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _gth_solve(Q: np.ndarray, exits: np.ndarray, b: np.ndarray, *, overwrite: bool) -> np.ndarray:
-    """``_GTH(Q, exits).solve(b)``, with an underflowing pivot reported as a ValueError."""
+    """``_GTH(Q, exits).solve(b)``; a pivot that underflows to 0, or a solution beyond
+    the float64 range, is reported as a ValueError instead of returned as inf or nan."""
     try:
-        return _GTH(Q, exits, overwrite=overwrite).solve(b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = _GTH(Q, exits, overwrite=overwrite).solve(b)
     except np.linalg.LinAlgError:
         raise ValueError(
             "P has transition probabilities so small that the elimination underflows "
             "(a pivot, the probability of leaving a state, is 0 in float64)"
         ) from None
+    if not np.isfinite(x).all():
+        # e.g. a state left only along a path of probability 1e-432: the expected
+        # number of visits, about 1e432, is finite but not a float64
+        raise ValueError(
+            "P has transition probabilities so small that the result overflows: an "
+            "expected number of visits or steps is above the float64 range (1.8e308)"
+        )
+    return x
