@@ -25,8 +25,9 @@ so that ``infos["final_obs"]`` holds the last observation of an episode that
 ended; on a *truncation* (time limit, not failure) the target bootstraps from
 that observation; separate policy and value networks with orthogonal init;
 Adam with ``eps = 1e-5``; gradient norms clipped at 0.5.  Advantage
-normalisation is available but off: with batches of 4 x 32 steps it amplified
-noise once the policy was good (measured on CartPole-v1, seeds 0 to 9).
+normalisation is available but off: with batches of 4 x 32 steps it raised the
+median number of steps to the target (``benchmarks/bench_rl_seeds.py``, CartPole-v1,
+seeds 0 to 9).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import torch
 
 from .._checks import as_int
 from ..progress import progress_bar
-from .common import History, _clip_grad, deterministic, evaluate
+from .common import History, _clip_grad, deterministic, env_seeds, evaluate
 from .policies import CategoricalPolicy, ValueNetwork, pseudo_loss
 from .returns import gae
 
@@ -210,7 +211,7 @@ def _train(config: Config, seed: int, progress: bool) -> History:
     generator = torch.Generator().manual_seed(seed)
     history = History(config=config)
     running_return = np.zeros(config.n_envs)
-    obs, _ = envs.reset(seed=seed)
+    obs, _ = envs.reset(seed=env_seeds(seed, config.n_envs))  # streams no other seed shares
     start = time.perf_counter()
     bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="A2C", unit="step")
 

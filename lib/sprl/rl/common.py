@@ -12,7 +12,13 @@ import torch
 
 from .._checks import as_int
 
-__all__ = ["History", "evaluate", "kl_estimates", "deterministic"]
+__all__ = ["History", "evaluate", "kl_estimates", "deterministic", "env_seeds",
+           "TRAIN_SEED_MIN"]
+
+#: Every training environment seed that :func:`env_seeds` derives lies in
+#: ``[TRAIN_SEED_MIN, 2 * TRAIN_SEED_MIN)``; evaluation seeds (:func:`evaluate`) must lie
+#: below it, so that no agent is ever judged on an episode start it trained on.
+TRAIN_SEED_MIN = 2**32
 
 
 @dataclass
@@ -69,6 +75,40 @@ def deterministic(seed: int):
         torch.set_num_threads(threads)
 
 
+def env_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of the ``n`` training environments of the run with seed ``seed``.
+
+    Seeding ``n`` environments with ``seed, seed + 1, ..., seed + n - 1`` (what
+    ``envs.reset(seed=seed)`` of a gymnasium vector environment does) makes the
+    runs with seeds 0 and 1 share ``n - 1`` of their ``n`` environment streams, so
+    ten consecutive seeds are not ten independent runs.  Instead, environment
+    ``i`` gets a number drawn from child ``i`` of
+    ``numpy.random.SeedSequence(seed).spawn(n)``: SeedSequence hashes the pair
+    (seed, i) into the draw, so runs with different seeds get unrelated streams
+    (the test suite checks that seeds 0 to 99 never share one), and the seed of
+    environment ``i`` does not depend on ``n``.  The draws are shifted by
+    :data:`TRAIN_SEED_MIN` = :math:`2^{32}`, so that a training seed can never equal
+    an evaluation seed of :func:`evaluate` (all below :math:`2^{32}`).
+
+    Parameters
+    ----------
+    seed : int
+        The seed of the run, >= 0 (the one passed to ``train``).
+    n : int
+        Number of environments, >= 1.
+
+    Returns
+    -------
+    list of int
+        ``n`` Python ints in ``[2**32, 2**33)``, the same for the same ``(seed, n)``;
+        pass them to ``envs.reset(seed=...)``.
+    """
+    seed = as_int(seed, "seed", minimum=0)
+    n = as_int(n, "n", minimum=1)
+    children = np.random.SeedSequence(seed).spawn(n)  # child i: entropy (seed, spawn key i)
+    return [TRAIN_SEED_MIN + int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+
+
 def _clip_grad(parameters, max_norm):
     """Clip the global gradient norm (no-op when ``max_norm`` is None or <= 0)."""
     if max_norm and max_norm > 0:
@@ -82,13 +122,16 @@ def evaluate(policy, env_id: str = "CartPole-v1", n_episodes: int = 20, seed: in
     The episodes run side by side in a vector environment, one forward pass
     per time step for all of them; each counts from its reset to its end.
     ``greedy`` takes the most probable action, otherwise actions are sampled
-    (reproducibly, from ``seed``).
+    (reproducibly, from ``seed``).  Episode ``k`` starts from environment seed
+    ``seed + k``; these stay below :data:`TRAIN_SEED_MIN`, where no training
+    environment's seed (:func:`env_seeds`) lies, so the episodes are fresh.
 
     Returns
     -------
     numpy.ndarray, shape (n_episodes,)
     """
     n = as_int(n_episodes, "n_episodes", minimum=1)
+    seed = as_int(seed, "seed", minimum=0, maximum=TRAIN_SEED_MIN - n)  # apart from training
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="sync",
                         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
     obs, _ = envs.reset(seed=seed)

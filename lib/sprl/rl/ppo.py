@@ -69,7 +69,7 @@ from .._checks import as_int
 from ..progress import progress_bar
 from . import common
 from .a2c import Rollout, collect_rollout
-from .common import _clip_grad, deterministic, evaluate, kl_estimates
+from .common import _clip_grad, deterministic, env_seeds, evaluate, kl_estimates
 from .policies import CategoricalPolicy, ValueNetwork
 from .returns import gae
 
@@ -174,7 +174,10 @@ class Config:
                      "eval_episodes"):
             as_int(getattr(self, name), name, minimum=1)
         as_int(self.eval_every, "eval_every", minimum=0)
-        as_int(self.eval_seed, "eval_seed", minimum=0)
+        # evaluation seeds eval_seed ... eval_seed + eval_episodes - 1 stay below the
+        # training seeds (common.env_seeds), so evaluation episodes are never trained on
+        as_int(self.eval_seed, "eval_seed", minimum=0,
+               maximum=common.TRAIN_SEED_MIN - int(self.eval_episodes))
         batch = self.n_envs * self.n_steps
         if batch % self.n_minibatches:
             raise ValueError(f"n_minibatches must divide the batch n_envs * n_steps = {batch}, "
@@ -398,7 +401,7 @@ def _train(config: Config, seed: int, progress: bool) -> History:
     log = history.updates
     running_return = np.zeros(E)
     beta = config.beta_init
-    obs, _ = envs.reset(seed=seed)
+    obs, _ = envs.reset(seed=env_seeds(seed, E))  # streams no other seed shares
     eval_time, next_eval = 0.0, config.eval_every
     start = time.perf_counter()
     bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="PPO", unit="step")

@@ -39,7 +39,7 @@ import torch
 
 from .._checks import as_int
 from ..progress import progress_bar
-from .common import History, _clip_grad, deterministic, evaluate
+from .common import History, _clip_grad, deterministic, env_seeds, evaluate
 from .policies import CategoricalPolicy, ValueNetwork, pseudo_loss
 from .returns import reward_to_go
 
@@ -173,7 +173,7 @@ def _train(config: Config, seed: int, progress: bool) -> History:
     value_opt = torch.optim.Adam(value.parameters(), lr=config.value_lr, eps=config.adam_eps)
     generator = torch.Generator().manual_seed(seed)  # action sampling
     history = History(config=config)
-    reset_seeds = [seed * 1000 + i for i in range(N)]  # seeds the environments once
+    reset_seeds = env_seeds(seed, N)  # seeds the environments once; no other seed shares one
     start = time.perf_counter()
     bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="REINFORCE",
                        unit="step")

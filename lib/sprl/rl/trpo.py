@@ -344,7 +344,7 @@ def _train(config: Config, seed: int, progress: bool) -> History:
     buf_done = np.zeros((T, E), dtype=bool)
     history = History(config=config)
     running_return = np.zeros(E)
-    obs, _ = envs.reset(seed=seed)
+    obs, _ = envs.reset(seed=common.env_seeds(seed, E))  # streams no other seed shares
     buf_obs[0] = torch.as_tensor(obs)
     start = time.perf_counter()
     bar = progress_bar(total=config.max_env_steps, disable=not progress, desc="TRPO",
