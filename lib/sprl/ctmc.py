@@ -479,8 +479,8 @@ def birth_death_generator(birth, death):
     r"""Generator of a birth-death chain on ``0 .. n-1``.
 
     :math:`q_{i,i+1} = \lambda_i` (``birth[i]``, ``i = 0 .. n-2``) and
-    :math:`q_{i,i-1} = \delta_i` (``death[i-1]``, ``i = 1 .. n-1``).  Constant
-    ``birth = [lam] * (n-1)`` and ``death = [delta] * (n-1)`` give the M/M/1
+    :math:`q_{i,i-1} = \nu_i` (``death[i-1]``, ``i = 1 .. n-1``).  Constant
+    ``birth = [lam] * (n-1)`` and ``death = [nu] * (n-1)`` give the M/M/1
     queue with room for ``n - 1`` customers.  Section 1.1.5.
 
     Parameters
@@ -513,9 +513,9 @@ def birth_death_stationary(birth, death):
 
     .. math::
 
-       \pi_k \propto \prod_{i=0}^{k-1} \frac{\lambda_i}{\delta_{i+1}},
+       \pi_k \propto \prod_{i=0}^{k-1} \frac{\lambda_i}{\nu_{i+1}},
 
-    for the M/M/1 queue with :math:`\rho = \lambda/\delta` a truncated geometric
+    for the M/M/1 queue with :math:`\rho = \lambda/\nu` a truncated geometric
     law :math:`\pi_k \propto \rho^k`.  Evaluated in logarithms (no overflow).
     Needs every ``birth`` and ``death`` rate ``> 0`` (an irreducible chain).
 
