@@ -18,6 +18,10 @@ __all__ = [
     "as_rng",
     "as_pmf",
     "as_finite_array",
+    "as_open_probability",
+    "as_discount",
+    "float_or_array",
+    "as_float",
     "broadcast",
     "check_size",
     "MAX_ARRAY_SIZE",
@@ -167,3 +171,36 @@ def as_finite_array(value, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
     return arr
+
+
+def as_open_probability(value, name: str = "p") -> np.ndarray:
+    """:func:`as_probability` with ``0 < value < 1`` strictly (both outcomes possible)."""
+    arr = as_probability(value, name)
+    if ((arr == 0) | (arr == 1)).any():
+        bad = arr[(arr == 0) | (arr == 1)].flat[0]
+        raise ValueError(f"{name} must lie in (0, 1) (strictly), got {bad!r}")
+    return arr
+
+
+def as_discount(value, name: str = "gamma") -> float:
+    """A single discount factor in ``[0, 1]``, as a Python float."""
+    arr = as_probability(value, name)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a single number in [0, 1], got shape {arr.shape}")
+    return float(arr)
+
+
+def float_or_array(a):
+    """A function's result: a Python float when it is 0-d, a float array otherwise."""
+    a = np.asarray(a, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def as_float(value, name: str, rule: str) -> float:
+    """A single number as a Python float; text, and what ``float`` refuses, raise a
+    ``ValueError`` saying that ``name`` must be ``rule``.  Its range is the caller's check."""
+    reject_text(value, name, rule)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {rule}, got {value!r}") from None

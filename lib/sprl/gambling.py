@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_int, as_int_array, as_probability, as_rng, broadcast, check_size
+from ._checks import (
+    as_int,
+    as_int_array,
+    as_probability,
+    as_rng,
+    broadcast,
+    check_size,
+    float_or_array,
+)
 
 __all__ = ["win_probability", "expected_duration", "simulate_ruin", "transition_matrix"]
 
@@ -119,7 +127,7 @@ def win_probability(k, S, p):
     # The degenerate games (x = +-inf) directly; + 0.0 turns -0.0 into 0.0.
     f = np.where(p == 0, (k == S).astype(float), f)
     f = np.where(p == 1, (k > 0).astype(float), f) + 0.0
-    return float(f) if f.ndim == 0 else f
+    return float_or_array(f)
 
 
 def expected_duration(k, S, p):
@@ -217,7 +225,7 @@ def expected_duration(k, S, p):
         closed = gap / np.where(d > 0, d, 1.0)
 
     h = np.where(v <= 1.0, series, closed)
-    return float(h) if h.ndim == 0 else h
+    return float_or_array(h)
 
 
 def simulate_ruin(k, S, p, n_games, rng=None):

@@ -41,7 +41,15 @@ import numpy as np
 from scipy import stats
 
 from ._checks import as_finite_array as _finite_array
-from ._checks import as_int, as_int_array, as_probability, as_rng, broadcast, check_size
+from ._checks import (
+    as_int,
+    as_int_array,
+    as_probability,
+    as_rng,
+    broadcast,
+    check_size,
+    float_or_array,
+)
 from .gambling import _log_odds
 
 __all__ = [
@@ -126,11 +134,6 @@ def _log_4pq(p: np.ndarray) -> np.ndarray:
     return np.where(small < 0.25, edge, middle)
 
 
-def _scalar(x):
-    """A Python float for 0-d results, the array otherwise."""
-    return float(x) if np.ndim(x) == 0 else x
-
-
 def return_probability(p):
     r"""Probability that the walk started at 0 ever returns to 0.
 
@@ -161,7 +164,7 @@ def return_probability(p):
     0.8
     """
     p = as_probability(p, "p")
-    return _scalar(2.0 * np.minimum(p, 1.0 - p))
+    return float_or_array(2.0 * np.minimum(p, 1.0 - p))
 
 
 def escape_probability(k, p):
@@ -223,7 +226,7 @@ def escape_probability(k, p):
         esc_up = -np.expm1(np.where(k > 0, k, 1) * x_up)
         esc_down = -np.expm1(np.where(k < 0, -k, 1) * x_down)
     out = np.where((k > 0) & up, esc_up, np.where((k < 0) & down, esc_down, 0.0)) + 0.0
-    return _scalar(out)
+    return float_or_array(out)
 
 
 def first_return_pmf(n, p):
@@ -288,7 +291,7 @@ def first_return_pmf(n, p):
     with np.errstate(divide="ignore", invalid="ignore"):
         log_g = _log_central(kk) + kk * _log_4pq(p) - np.log(2.0 * kk - 1.0)
         g = np.where(valid, np.exp(log_g), 0.0)
-    return _scalar(g)
+    return float_or_array(g)
 
 
 def return_pmf(n, p):
@@ -330,7 +333,7 @@ def return_pmf(n, p):
     with np.errstate(divide="ignore", invalid="ignore"):
         log_h = _log_central(k) + np.where(k > 0, k * _log_4pq(p), 0.0)
         h = np.where(n % 2 == 0, np.exp(log_h), 0.0)
-    return _scalar(h)
+    return float_or_array(h)
 
 
 def distribution(n, p):
@@ -412,7 +415,7 @@ def return_generating_function(s, p):
     s = _check_s(s)
     p = as_probability(p, "p")
     with np.errstate(divide="ignore"):
-        return _scalar(1.0 / np.sqrt(_one_minus_4pqs2(s, p)))
+        return float_or_array(1.0 / np.sqrt(_one_minus_4pqs2(s, p)))
 
 
 def first_return_generating_function(s, p):
@@ -438,7 +441,7 @@ def first_return_generating_function(s, p):
     s = _check_s(s)
     p = as_probability(p, "p")
     x = 4.0 * p * (1.0 - p) * s * s
-    return _scalar(x / (1.0 + np.sqrt(_one_minus_4pqs2(s, p))))
+    return float_or_array(x / (1.0 + np.sqrt(_one_minus_4pqs2(s, p))))
 
 
 def simulate_walk(n_steps, p, n_walks=1, rng=None, start=0):

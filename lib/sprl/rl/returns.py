@@ -25,7 +25,7 @@ import numpy as np
 from scipy import linalg
 from scipy.signal import lfilter
 
-from .._checks import as_probability
+from .._checks import as_discount
 
 __all__ = [
     "discounted_cumsum",
@@ -47,13 +47,6 @@ def _as_finite(x, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
     return arr
-
-
-def _as_discount(value, name: str) -> float:
-    arr = as_probability(value, name)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a single number in [0, 1], got shape {arr.shape}")
-    return float(arr)
 
 
 def discounted_cumsum(x, gamma):
@@ -81,7 +74,7 @@ def discounted_cumsum(x, gamma):
     array([1.75, 1.5 , 1.  ])
     """
     x = _as_finite(x, "x")
-    gamma = _as_discount(gamma, "gamma")
+    gamma = as_discount(gamma, "gamma")
     if x.shape[0] == 0:
         return x.copy()
     return lfilter([1.0], [1.0, -gamma], x[::-1], axis=0)[::-1].copy()
@@ -118,7 +111,7 @@ def _td_setup(rewards, values, last_value, gamma, dones):
     """Check the rollout arrays; return ``(deltas, not_done, gamma)``."""
     rewards = _as_finite(rewards, "rewards")
     values = _as_finite(values, "values")
-    gamma = _as_discount(gamma, "gamma")
+    gamma = as_discount(gamma, "gamma")
     if values.shape != rewards.shape:
         raise ValueError(
             f"values must have the shape of rewards {rewards.shape}, got {values.shape}"
@@ -195,8 +188,8 @@ def gae(rewards, values, last_value, gamma, lam, dones=None):
     >>> gae([1.0, 1.0], [0.0, 0.0], 0.0, gamma=1.0, lam=1.0)
     array([2., 1.])
     """
-    gamma = _as_discount(gamma, "gamma")
-    lam = _as_discount(lam, "lam")
+    gamma = as_discount(gamma, "gamma")
+    lam = as_discount(lam, "lam")
     deltas, not_done, gamma = _td_setup(rewards, values, last_value, gamma, dones)
     if dones is None:  # no resets: A_t = sum_k (gamma lam)^k delta_{t+k}, one linear filter
         return discounted_cumsum(deltas, gamma * lam)
@@ -326,8 +319,8 @@ def exact_gae_moments(mdp, pi, gamma, lam, values=None) -> GAEMoments:
         is gamma-just); with ``lam = 1`` the bias is ``-(values - V^pi)(s)``,
         the same for every action.
     """
-    gamma = _as_discount(gamma, "gamma")
-    lam = _as_discount(lam, "lam")
+    gamma = as_discount(gamma, "gamma")
+    lam = as_discount(lam, "lam")
     pi = mdp.check_policy(pi)
     advantage = mdp.advantages(pi, gamma)  # also checks that gamma = 1 episodes end
     S = mdp.n_states

@@ -191,18 +191,14 @@ def best_of_n_kl(pi_ref, scores, n) -> float:
        \;\le\; \log n - \frac{n-1}{n} .
 
     The bound (:func:`best_of_n_kl_bound`) is the value for a continuous
-    reward distribution.  Section 2.10.
+    reward distribution.  Section 2.10.  Computed response by response, as
+    :math:`\sum_y \pi_n(y) \log(\pi_n(y) / \pi_{\mathrm{ref}}(y))` with
+    :math:`\pi_n` from :func:`best_of_n_probabilities`.
     """
+    pi_n = best_of_n_probabilities(pi_ref, scores, n)
     pi_ref = as_pmf(pi_ref, "pi_ref", atol=1e-9)
-    scores = _as_rewards(scores, pi_ref.size, "scores")
-    n = as_int(n, "n", minimum=1)
-    _, _, mass, cdf = _ranked_groups(pi_ref, scores)
-    below = np.r_[0.0, cdf[:-1]]
-    with np.errstate(divide="ignore"):
-        log_hi, log_lo = np.log(cdf), np.log(below)
-    top = np.exp(n * log_hi) * -np.expm1(n * (log_lo - log_hi))  # F_g^n - F_{g-1}^n
-    on = (top > 0) & (mass > 0)
-    return float(max(np.sum(top[on] * (np.log(top[on]) - np.log(mass[on]))), 0.0))
+    on = pi_n > 0
+    return float(max(np.sum(pi_n[on] * (np.log(pi_n[on]) - np.log(pi_ref[on]))), 0.0))
 
 
 def best_of_n_kl_bound(n):
