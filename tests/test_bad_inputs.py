@@ -46,6 +46,9 @@ CASES = [
     (lambda: branching.binomial_pmf(3, "0.5"), "p"),
     (lambda: branching.extinction_probability(["0.25", "0.5", "0.25"]), "pmf"),
     (lambda: markov.stationary_distribution([["0.5", "0.5"], ["0.5", "0.5"]]), "P"),
+    (lambda: branching.poisson_pmf("3"), "lam"),
+    (lambda: branching.geometric_pmf("0.5"), "p"),
+    (lambda: martingale.normalised_population([[1, 2, 4]], "2"), "mean"),
 ]
 
 
