@@ -3,8 +3,20 @@
 A tiny deterministic environment (rewards 1, 2, 3, ... within an episode, an
 optional termination and a time limit) makes every advantage, target and
 bootstrap computable by hand, for termination and truncation both.  The
-wiring of ``train`` (what the next iteration starts from) is checked by
-spying on the step functions.
+wiring of ``train`` (what the next iteration starts from, what it bootstraps,
+which advantages reach the policy step) is checked by spying on the step
+functions.
+
+Each of these hand-applied mutations of ``sprl.rl`` fails a test here (tried
+2026-12-04, 16 of 16): A2C -- the truncation bootstrap removed, or its gamma
+dropped; the critic target ``adv`` for ``adv + v``; the entropy bonus's sign;
+the next rollout restarting from the last one's first state; truncation not
+ending the episode; truncation treated as termination; a bootstrap from
+``final_obs`` on termination; a bootstrap from V(s_{n-1}) instead of the final
+state.  REINFORCE -- the whole-episode return for the reward-to-go; gamma
+dropped; the reward-to-go off by one; the baseline removed (with and without
+normalisation); the same reset seeds every batch; truncation not ending the
+episode.
 """
 
 from dataclasses import replace
@@ -145,6 +157,52 @@ def test_each_rollout_starts_where_the_last_ended(monkeypatch):
         assert torch.equal(start, end)
 
 
+def _capture_critic(monkeypatch, module):
+    """Make ``module.ValueNetwork`` record the critic that ``train`` builds."""
+    critics = []
+    real = module.ValueNetwork
+
+    def build(*args, **kwargs):
+        critics.append(real(*args, **kwargs))
+        return critics[-1]
+
+    monkeypatch.setattr(module, "ValueNetwork", build)
+    return critics
+
+
+def test_truncated_episodes_bootstrap_from_the_critic_at_the_final_state(monkeypatch):
+    # the counter env is cut at 100 steps: rollout 4 (steps 97-128) holds the cut
+    critics = _capture_critic(monkeypatch, a2c)
+    rolls, seen = [], []
+    real_rollout, real_targets = a2c.collect_rollout, a2c.advantages_and_targets
+
+    def rollout_spy(*args):
+        rolls.append(real_rollout(*args))
+        return rolls[-1]
+
+    def targets_spy(rewards, values, dones, bootstrap, gamma, lam):
+        roll = rolls[-1]
+        with torch.no_grad():  # the critic before this iteration's step
+            v_final = (critics[0](torch.as_tensor(np.stack(roll.final_obs))).numpy()
+                       if roll.final_obs else np.zeros(0))
+        seen.append((roll, np.array(bootstrap), v_final))
+        return real_targets(rewards, values, dones, bootstrap, gamma, lam)
+
+    monkeypatch.setattr(a2c, "collect_rollout", rollout_spy)
+    monkeypatch.setattr(a2c, "advantages_and_targets", targets_spy)
+    config = replace(a2c.Config(), env_id="SprlCounter-v0", n_envs=2,
+                     max_env_steps=4 * 2 * 32, target_return=None)
+    a2c.train(config, seed=0, progress=False)
+    cut = [(roll, b, v) for roll, b, v in seen if roll.final_obs]
+    assert len(cut) == 1  # both environments are cut at step 100, once
+    roll, bootstrap, v_final = cut[0]
+    where = (roll.truncated_t, roll.truncated_env)
+    np.testing.assert_allclose(bootstrap[where], v_final, rtol=1e-6)
+    assert np.abs(v_final).min() > 0  # an untrained critic: a zero would hide a dropped term
+    bootstrap[where] = 0.0
+    assert not bootstrap.any()  # and nowhere else
+
+
 # -------------------------------------------------------------------- REINFORCE
 
 
@@ -181,6 +239,17 @@ def test_play_episodes_plays_every_episode_to_its_end():
     assert [float(o[0]) for o in ep_obs[1]] == [0.0, 1.0, 2.0, 3.0]  # s_t before a_t
 
 
+@pytest.mark.timeout(30)
+def test_play_episodes_ends_an_episode_at_the_time_limit():
+    # never terminates; the time limit cuts it at 5 steps (CartPole's cut is 500)
+    envs = [gym.make("SprlCounter-v0", end=None, max_episode_steps=5)]
+    history = History()
+    _, _, ep_rew = reinforce.play_episodes(envs, CategoricalPolicy(2, 2, (8,)),
+                                           torch.Generator(), history, reset_seeds=[0])
+    assert ep_rew == [[1.0, 2.0, 3.0, 4.0, 5.0]]
+    assert history.episode_returns == [15.0] and history.env_steps == 5
+
+
 def test_only_the_first_batch_seeds_the_resets(monkeypatch):
     seeds = []
     real = reinforce.play_episodes
@@ -194,3 +263,31 @@ def test_only_the_first_batch_seeds_the_resets(monkeypatch):
                     seed=2, progress=False)
     assert seeds[0] == env_seeds(2, 4)  # the SeedSequence streams of seed 2, once
     assert len(seeds) > 1 and all(s is None for s in seeds[1:])
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_the_policy_step_uses_returns_minus_the_baseline(monkeypatch, normalize):
+    critics = _capture_critic(monkeypatch, reinforce)
+    batches, used = [], []
+    real_batch, real_loss = reinforce.episodes_to_batch, reinforce.pseudo_loss
+
+    def batch_spy(*args):
+        batches.append(real_batch(*args))
+        return batches[-1]
+
+    def loss_spy(log_prob, advantages):
+        obs, _, ret = batches[-1]
+        with torch.no_grad():  # the baseline before this iteration's critic steps
+            used.append((advantages.clone(), ret - critics[0](obs)))
+        return real_loss(log_prob, advantages)
+
+    monkeypatch.setattr(reinforce, "episodes_to_batch", batch_spy)
+    monkeypatch.setattr(reinforce, "pseudo_loss", loss_spy)
+    config = replace(reinforce.Config(), max_env_steps=300, target_return=None,
+                     normalize_advantages=normalize)
+    reinforce.train(config, seed=0, progress=False)
+    assert len(used) > 1
+    for advantages, raw in used:
+        if normalize:
+            raw = (raw - raw.mean()) / (raw.std() + 1e-8)
+        np.testing.assert_allclose(advantages.numpy(), raw.numpy(), rtol=1e-5, atol=1e-6)

@@ -1,11 +1,11 @@
 r"""Galton-Watson branching processes (book section 1.1.4, *Branching Processes*).
 
-One individual (:math:`X_0 = 1`) is replaced by a random number :math:`Y` of
+One individual (:math:`Z_0 = 1`) is replaced by a random number :math:`Y` of
 children, each of whom does the same independently:
 
 .. math::
 
-   X_{n+1} = \sum_{l=1}^{X_n} Y^{(n)}_l, \qquad Y^{(n)}_l \text{ i.i.d.} \sim Y.
+   Z_{n+1} = \sum_{l=1}^{Z_n} Y^{(n)}_l, \qquad Y^{(n)}_l \text{ i.i.d.} \sim Y.
 
 An offspring law is given as a *pmf*: a 1-D array ``pmf[k] = P(Y = k)`` over
 ``k = 0, 1, 2, ...``.  With :math:`G(s) = \mathbb{E}[s^Y]`,
@@ -14,8 +14,8 @@ An offspring law is given as a *pmf*: a 1-D array ``pmf[k] = P(Y = k)`` over
 .. math::
 
    G_n = G_{n-1} \circ G = G \circ G_{n-1}, \qquad
-   \mathbb{E} X_n = \mu^n, \qquad
-   \operatorname{Var} X_n = \sigma^2 \mu^{n-1} \frac{1 - \mu^n}{1 - \mu}
+   \mathbb{E} Z_n = \mu^n, \qquad
+   \operatorname{Var} Z_n = \sigma^2 \mu^{n-1} \frac{1 - \mu^n}{1 - \mu}
    \;(n\sigma^2 \text{ if } \mu = 1),
 
 and the extinction probability is the smallest root of :math:`G(s) = s` in

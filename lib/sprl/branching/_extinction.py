@@ -16,7 +16,7 @@ _EPS = np.finfo(float).eps
 
 
 def extinction_probability(pmf):
-    r"""Probability :math:`\alpha = \mathbb{P}(T_0 < \infty \mid X_0 = 1)` that the line dies out.
+    r"""Probability :math:`\alpha = \mathbb{P}(T_0 < \infty \mid Z_0 = 1)` that the line dies out.
 
     :math:`\alpha` is the smallest root of :math:`G(s) = s` in :math:`[0, 1]`:
 
@@ -112,7 +112,7 @@ def extinction_probability(pmf):
 
 
 def extinction_time_pmf(pmf, n_max):
-    r"""Law of the extinction time :math:`T_0 = \inf\{n \ge 0 : X_n = 0\}` from :math:`X_0 = 1`.
+    r"""Law of the extinction time :math:`T_0 = \inf\{n \ge 0 : Z_n = 0\}` from :math:`Z_0 = 1`.
 
     .. math::
 

@@ -1,4 +1,4 @@
-r"""The generations :math:`X_n`: their generating function :math:`G_n = G^{\circ n}`,
+r"""The generations :math:`Z_n`: their generating function :math:`G_n = G^{\circ n}`,
 survival probability, mean and variance (book section 1.1.4)."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def pgf(pmf, s):
 
 
 def generation_pgf(pmf, n, s):
-    r"""Generating function :math:`G_n(s) = \mathbb{E}[s^{X_n} \mid X_0 = 1]` of generation ``n``.
+    r"""Generating function :math:`G_n(s) = \mathbb{E}[s^{Z_n} \mid Z_0 = 1]` of generation ``n``.
 
     .. math::
 
@@ -112,7 +112,7 @@ def generation_pgf(pmf, n, s):
     -------
     float or numpy.ndarray
         :math:`G_n(s)`, shaped like ``s``.  In particular
-        ``generation_pgf(pmf, n, 0) = P(X_n = 0)``.
+        ``generation_pgf(pmf, n, 0) = P(Z_n = 0)``.
 
     Examples
     --------
@@ -126,7 +126,7 @@ def generation_pgf(pmf, n, s):
 
 
 def survival_probability(pmf, n):
-    r"""Probability :math:`\mathbb{P}(X_n > 0 \mid X_0 = 1) = 1 - G_n(0)`.
+    r"""Probability :math:`\mathbb{P}(Z_n > 0 \mid Z_0 = 1) = 1 - G_n(0)`.
 
     Computed without forming :math:`1 - G_n(0)`: with :math:`c_n = 1 - G_n(0)`,
     :math:`c_0 = 1` and :math:`c_n = c_{n-1}\,T(1 - c_{n-1})`, where :math:`T` is
@@ -178,12 +178,12 @@ def survival_probability(pmf, n):
 
 
 def mean_variance(pmf, n):
-    r"""Mean and variance of generation ``n``, given :math:`X_0 = 1`.
+    r"""Mean and variance of generation ``n``, given :math:`Z_0 = 1`.
 
     .. math::
 
-       \mathbb{E} X_n = \mu^n, \qquad
-       \operatorname{Var} X_n = \sigma^2 \mu^{n-1}\,\frac{1 - \mu^n}{1 - \mu}
+       \mathbb{E} Z_n = \mu^n, \qquad
+       \operatorname{Var} Z_n = \sigma^2 \mu^{n-1}\,\frac{1 - \mu^n}{1 - \mu}
        = \sigma^2 \mu^{n-1} \sum_{j=0}^{n-1} \mu^j,
 
     (:math:`n \sigma^2` when :math:`\mu = 1`), the solution of the

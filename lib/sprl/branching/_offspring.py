@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .._checks import as_float, as_int, as_pmf, as_probability, check_size
+from .._checks import MAX_ARRAY_SIZE, as_float, as_int, as_pmf, as_probability, check_size
 
 #: Mass left beyond the truncation point of the Poisson and geometric builders.
 _TAIL = 1e-18
@@ -160,8 +160,11 @@ def geometric_pmf(p, kmax=None):
     if kmax is None:
         # (1 - p)**(kmax + 1) < 1e-18; a float, which is inf for a subnormal p
         support = 1.0 if p == 1.0 else math.log(_TAIL) / log_q
-        check_size(support, "p (too small: the support to cut at 1e-18)",
-                   what="support points")
+        if support > MAX_ARRAY_SIZE:  # a small p: the law's support is long
+            raise ValueError(
+                f"p is too small: cutting the geometric law where its tail falls below "
+                f"{_TAIL:g} would need {support:.3g} support points, more than the limit "
+                f"of {MAX_ARRAY_SIZE:.3g}; pass a smaller kmax")
         kmax = max(0, math.ceil(support) - 1)
     kmax = as_int(kmax, "kmax", minimum=0)
     check_size(kmax + 1, "kmax", what="support points")

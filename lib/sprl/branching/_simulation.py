@@ -9,11 +9,11 @@ from ._offspring import _mean, _pmf
 
 
 def simulate_branching(pmf, n_generations, n_runs, rng=None, *, max_population=10**15):
-    r"""Simulate ``n_runs`` independent branching processes from :math:`X_0 = 1`.
+    r"""Simulate ``n_runs`` independent branching processes from :math:`Z_0 = 1`.
 
-    Vectorised: the sum of :math:`X_n` i.i.d. offspring counts is
+    Vectorised: the sum of :math:`Z_n` i.i.d. offspring counts is
     :math:`\sum_k k\,N_k` with :math:`(N_0, N_1, \dots) \sim
-    \operatorname{Multinomial}(X_n; p_0, p_1, \dots)`, one multinomial draw per
+    \operatorname{Multinomial}(Z_n; p_0, p_1, \dots)`, one multinomial draw per
     run, all runs at once (``Generator.multinomial`` with an array of trial
     counts); the only Python loop is over generations.  Section 1.1.4.
 
@@ -31,18 +31,18 @@ def simulate_branching(pmf, n_generations, n_runs, rng=None, *, max_population=1
         Cap against blow-up (default :math:`10^{15}`, below :math:`2^{53}` so
         every count is an exact float).  A run whose population exceeds it is
         no longer sampled: its later generations are advanced by their mean,
-        :math:`X_{n+1} = \mu X_n`.  This drops the random fluctuation of
-        :math:`X_{n+1}/X_n` around :math:`\mu`, whose standard deviation is
-        :math:`\sigma/(\mu\sqrt{X_n}) \le 3.2 \times 10^{-8}\,\sigma/\mu` at the
+        :math:`Z_{n+1} = \mu Z_n`.  This drops the random fluctuation of
+        :math:`Z_{n+1}/Z_n` around :math:`\mu`, whose standard deviation is
+        :math:`\sigma/(\mu\sqrt{Z_n}) \le 3.2 \times 10^{-8}\,\sigma/\mu` at the
         default cap: below :math:`10^{-7}` only when :math:`\sigma/\mu \le 3`
         (the law :math:`p_0 = 0.99`, :math:`p_{200} = 0.01`, with
         :math:`\mu = 2` and :math:`\sigma/\mu \approx 10`, gives
         :math:`3 \times 10^{-7}`).  The fluctuations dropped in all later
         generations add up to a relative standard deviation of
-        :math:`\sigma/(\mu\sqrt{X_n}) \cdot (1 - 1/\mu)^{-1/2}` (they are
+        :math:`\sigma/(\mu\sqrt{Z_n}) \cdot (1 - 1/\mu)^{-1/2}` (they are
         independent and shrink by :math:`\mu^{-1/2}` per generation): a
         factor 1.4 more for :math:`\mu = 2`, 10 for :math:`\mu = 1.01`.  Such a
-        run dies out with probability :math:`\alpha^{X_n} \approx 0`.  Values
+        run dies out with probability :math:`\alpha^{Z_n} \approx 0`.  Values
         too large for float64 become ``inf``.
 
     Returns
