@@ -1,4 +1,17 @@
-"""Tests of sprl.rl.dpo: Bradley-Terry, the DPO loss, the tabular optimum, DPO fine-tuning."""
+"""Tests of sprl.rl.dpo: Bradley-Terry, the DPO loss, the tabular optimum, DPO fine-tuning.
+
+Mutations applied by hand (2026-12-04), each failing at least one test here: the sign of
+s_i - s_j in Bradley-Terry; the sign of the Bradley-Terry fit's gradient; the fitted
+strengths not centred; the reference log-probs not subtracted (torch path, numpy path);
+beta dropped from the loss; chosen and rejected swapped; the sign of the numpy loss; the
+implicit rewards returned without beta; pi* with r * beta for r / beta; pi* without
+pi_ref; KL(pi_ref || pi) in the regularised objective; the sign inside sigma of the
+tabular gradient; beta dropped from the tabular gradient; chosen and rejected swapped in
+fit_tabular_dpo's gradient; the ridge missing from that gradient; preference labels drawn
+backwards; pairs allowed to repeat y_1; ties counted 0 in preference_accuracy; the
+reference log-probs replaced by the current policy's in train; train's KL estimate
+reversed.  All were caught by the tests as they stood.
+"""
 
 import itertools
 

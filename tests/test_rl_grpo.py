@@ -1,4 +1,18 @@
-"""Tests of sprl.rl.grpo: group-relative advantages, the GRPO loss and its training loop."""
+"""Tests of sprl.rl.grpo: group-relative advantages, the GRPO loss and its training loop.
+
+Mutations applied by hand (2026-12-04), each failing at least one test here: the group
+std with ddof=0; the batch std with ddof=0; advantages not centred; centred by the batch
+mean instead of the group mean; eps dropped; flat groups not set to exactly 0; k3 written
+as k1; the KL reversed (k3 of pi_ref || pi_theta); max instead of min; no clip; the old
+log-probs not detached; the reference log-probs not detached; the penalty's sign; the
+per-token terms not masked; the 'sequence' aggregation computing DAPO's token mean, and
+'token' computing the sequence mean; 'dr_grpo' dividing by the lengths; the loss's sign;
+the rewards reshaped (G, B) so that groups mix prompts; the reference log-probs taken
+from the policy in train; the old log-probs recomputed at every update.  The two missing
+detaches and the reference taken from the policy survived the first run and are caught by
+test_no_gradient_flows_through_the_old_and_reference_log_probs and by the KL check of
+test_train_learns_a_verifiable_reward_and_is_deterministic.
+"""
 
 import copy
 import math
@@ -131,6 +145,26 @@ def test_k3_penalty_value_and_gradient():
     loss.backward()
     assert loss.item() == pytest.approx(2.0 * (0.5 - math.log(0.5) - 1.0))
     assert logps.grad.item() == pytest.approx(2.0 * (1.0 - 0.5))
+
+
+def test_no_gradient_flows_through_the_old_and_reference_log_probs():
+    # on the first, on-policy step old_logps = logps: the ratio is 1 but its gradient is
+    # grad log pi (the policy gradient), d/d log pi of (rho A) = A; and the reference is a
+    # constant even when handed over with a graph: d k3 / d log pi_ref never reaches it
+    adv = [1.5, -0.5]
+    mask = torch.ones((2, 1), dtype=torch.bool)
+    logps = torch.tensor([[math.log(0.5)], [math.log(0.2)]], dtype=torch.float64,
+                         requires_grad=True)
+    ref = torch.tensor([[math.log(0.25)], [math.log(0.4)]], dtype=torch.float64,
+                       requires_grad=True)
+    beta = 0.5
+    loss = grpo.grpo_loss(logps, logps, ref, adv, mask, beta=beta)
+    loss.backward()
+    u = np.array([0.25 / 0.5, 0.4 / 0.2])  # pi_ref / pi
+    # loss = -mean_i [rho_i A_i - beta k3_i]: d / d log pi_i = -(A_i - beta (1 - u_i)) / 2
+    np.testing.assert_allclose(logps.grad.numpy()[:, 0],
+                               -(np.array(adv) - beta * (1 - u)) / 2, rtol=1e-12)
+    assert ref.grad is None or torch.count_nonzero(ref.grad) == 0
 
 
 def _loop_loss(logps, old, ref, adv, mask, clip_eps, beta, aggregation, max_tokens):
@@ -284,6 +318,9 @@ def test_train_learns_a_verifiable_reward_and_is_deterministic(tiny):
     assert h.eval_values[0] < 0.3 and h.eval_values[-1] > 0.8
     assert len(h.reward) == len(h.kl) == len(h.length) == 40
     assert min(h.kl) >= 0 and h.kl[0] == 0.0  # the first batch is sampled from pi_ref
+    # the pass rate moved from < 0.3 to > 0.8, so pi_theta has left pi_ref: the penalty
+    # (and its log) must see a KL, i.e. ref_logps come from ref_policy, not the policy
+    assert min(h.kl[5:]) > 0.1
     assert all(p.equal(q) for p, q in zip(before, tiny.parameters()))  # input untouched
     frozen = copy.deepcopy(tiny).requires_grad_(False)  # a frozen pi_ref as the start
     again = grpo.train(frozen, frozen, prompts, _reward_digit_first, config, seed=1,

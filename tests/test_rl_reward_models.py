@@ -1,5 +1,20 @@
 """Tests of sprl.rl.reward_models: best-of-n against brute force, the KL-regularised optimum,
-the Bradley-Terry fit, the policy gradient's fixed point and the Gao-Schulman-Hilton fits."""
+the Bradley-Terry fit, the policy gradient's fixed point and the Gao-Schulman-Hilton fits.
+
+Mutations applied by hand (2026-12-04), each failing at least one test here: kl_divergence
+reversed; the sign of the Bradley-Terry fit's gradient; its Hessian without p (1 - p);
+l2 missing from its gradient; best-of-n with exponent n - 1; F^- read one group too early;
+tied responses sharing the group's mass equally instead of in proportion to pi_ref; the
+best-of-n KL reversed; the bound log n - (n - 1) without the 1/n; pi* with r * beta for
+r / beta; the sign of the KL penalty in the reward; the leave-one-out baseline divided by
+G instead of G - 1; a baseline that includes the sample itself; the estimate not divided
+by G; train's logged KL reversed; descent instead of ascent; the sign of the d^2 column
+in the best-of-n Gao fit; R^2 with an uncentred total sum of squares.  The baseline over
+G survived the first run (a multiple of an independent baseline is still unbiased) and is
+caught by test_policy_gradient_estimate_by_hand_leave_one_out.  Skipped as equivalent:
+dropping E_pi[phi] from grad log pi, since the leave-one-out advantages of a group always
+sum to exactly zero.
+"""
 
 import itertools
 
@@ -162,6 +177,33 @@ def test_train_step_is_unbiased():
     assert h.steps == [0, 2, 3] and len(h.gold) == 3
     np.testing.assert_allclose(h.gold, -np.array(h.proxy))
     assert h.kl[0] == 0.0 and abs(h.proxy[0] - pi_ref @ proxy) < 1e-12
+
+
+def test_policy_gradient_estimate_by_hand_leave_one_out():
+    # pi = pi_ref uniform on 3 responses, phi = 0, 1, 2, r = 1, 0, 3; the group {0, 2}:
+    # baselines b_0 = r_2 = 3 and b_2 = r_0 = 1, advantages -2 and +2; grad log pi =
+    # phi - E[phi] = -1 and +1, so g = ((-2)(-1) + (2)(1)) / 2 = 2
+    phi = np.array([[0.0], [1.0], [2.0]])
+    g = rm.policy_gradient_estimate([0.0], np.array([0, 2]), [1.0, 0.0, 3.0],
+                                    np.full(3, 1 / 3), phi)
+    np.testing.assert_allclose(g, [2.0], rtol=1e-14)
+    # a second implementation, one response at a time: b_i is the mean of the OTHER
+    # G - 1 penalised rewards, at theta != 0 and beta > 0, with a repeated response
+    rng = np.random.default_rng(11)
+    K, D, beta = 5, 3, 0.4
+    phi, pi_ref, r = rng.normal(size=(K, D)), rng.dirichlet(np.ones(K)), rng.normal(size=K)
+    theta = rng.normal(size=D)
+    pi = pi_ref * np.exp(phi @ theta)
+    pi /= pi.sum()
+    y = np.array([1, 4, 1, 0])
+    G = len(y)
+    score = [r[k] - beta * np.log(pi[k] / pi_ref[k]) for k in y]
+    expect = np.zeros(D)
+    for i in range(G):
+        b = sum(score[j] for j in range(G) if j != i) / (G - 1)
+        expect += (score[i] - b) * (phi[y[i]] - pi @ phi) / G
+    got = rm.policy_gradient_estimate(theta, y, r, pi_ref, phi, beta)
+    np.testing.assert_allclose(got, expect, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.7])

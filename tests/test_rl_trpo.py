@@ -1,7 +1,24 @@
-"""Tests of TRPO (sprl.rl.trpo) and of the trust-region facts of sprl.rl.tabular (section 2.6)."""
+"""Tests of TRPO (sprl.rl.trpo) and of the trust-region facts of sprl.rl.tabular (section 2.6).
+
+Mutations applied by hand (2026-12-04), each failing at least one test here: CG's
+direction update using the old residual; CG's beta ratio inverted; CG's alpha with p^T p
+instead of p^T F p; CG's residual updated with the wrong sign; CG's r^T r never updated;
+the KL reversed (new || old); the KL averaged instead of summed over the actions; the
+damping dropped from the Fisher-vector product; beta = 2 delta / x^T F x (no square
+root); beta = sqrt(delta / x^T F x) (no 2); x^T x in place of x^T F x; the line search
+accepting a step that violates the KL bound, or one that does not improve the surrogate;
+the line search starting at rho^1; the step taken against the gradient; a rejected step
+not undone; the predicted KL without its 1/2; the ratio inverted in train's surrogate;
+the critic's target A instead of A + V; gamma dropped from the truncation bootstrap; no
+advantage normalisation; the next rollout restarting from the previous first state.
+The critic's target, the truncation bootstrap and the normalisation survived
+the first run and are caught by test_each_step_of_an_iteration_by_hand.  Skipped as equivalent: dropping the detach of
+old_logits in mean_kl (every caller builds them under no_grad).
+"""
 
 from dataclasses import replace
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -348,6 +365,111 @@ def test_line_search_shrinks_the_step_and_rejects_when_nothing_improves():
     assert not out["accepted"] and out["kl"] == 0.0 and torch.equal(before, after)
     with pytest.raises(ValueError, match="max_kl"):
         trpo.natural_gradient_step(policy, surrogate_fn, kl_fn, 0.0)
+
+
+# ---------------------------------------------------------------------- one iteration, by hand
+class _Counter(gym.Env):
+    """Observation (t, 0), reward 1 per step; terminates after ``end`` steps if given."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, end=None):
+        self.end, self.t = end, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0, 0.0], dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        terminated = self.end is not None and self.t >= self.end
+        return np.array([self.t, 0.0], dtype=np.float32), 1.0, terminated, False, {}
+
+
+gym.register("SprlTRPOTruncated-v0", entry_point=_Counter, max_episode_steps=5)
+gym.register("SprlTRPOTerminated-v0", entry_point=_Counter, kwargs={"end": 5},
+             max_episode_steps=50)
+
+
+@pytest.mark.parametrize("env_id, truncates", [("SprlTRPOTruncated-v0", True),
+                                                ("SprlTRPOTerminated-v0", False)])
+def test_each_step_of_an_iteration_by_hand(monkeypatch, env_id, truncates):
+    """Spies on train(): the rollout, the rewards given to GAE, the surrogate at theta_k
+    and its gradient, and the critic's loss gradient, each against a hand computation."""
+    nets, obs_seen, act_seen, gae_calls, checks, bias_grads = {}, [], [], [], [], []
+    real_policy, real_value = trpo.CategoricalPolicy, trpo.ValueNetwork
+    real_gae, real_step, real_clip = trpo.gae, trpo.natural_gradient_step, trpo._clip_grad
+
+    def spy_policy(*args, **kwargs):
+        net = nets["policy"] = real_policy(*args, **kwargs)
+        real_sample = net.sample
+
+        def sample(obs, generator=None):
+            action = real_sample(obs, generator)
+            obs_seen.append(obs.clone()), act_seen.append(action.clone())
+            return action
+
+        net.sample = sample
+        return net
+
+    def spy_value(*args, **kwargs):
+        net = nets["value"] = real_value(*args, **kwargs)
+        return net
+
+    def spy_gae(rewards, v, last, gamma, lam, dones=None):
+        adv = real_gae(rewards, v, last, gamma, lam, dones=dones)
+        with torch.no_grad():  # V(s_final), s_final = (5, 0): where every episode is cut
+            v_final = nets["value"](torch.tensor([[5.0, 0.0]])).item()
+        gae_calls.append((rewards.copy(), dones.copy(), gamma * v_final, adv.copy()))
+        return adv
+
+    def spy_step(policy, surrogate_fn, kl_fn, *args):
+        k = len(checks)
+        b_obs = torch.stack(obs_seen[12 * k:12 * (k + 1)]).reshape(-1, 2)  # time-major
+        b_act = torch.stack(act_seen[12 * k:12 * (k + 1)]).reshape(-1)
+        adv = torch.as_tensor(gae_calls[k][3].reshape(-1), dtype=torch.float32)
+        b_adv = (adv - adv.mean()) / (adv.std() + 1e-8)  # normalised, std with ddof 1
+        params = list(policy.parameters())
+        surr = surrogate_fn()
+        g = torch.autograd.grad(surr, params)
+        # at theta_k the ratio is 1: L = mean(b_adv) = 0 and grad L = mean(b_adv grad log pi)
+        g_hand = torch.autograd.grad((policy.log_prob(b_obs, b_act) * b_adv).mean(), params)
+        err = [(a - b).abs().max().item() for a, b in zip(g, g_hand)]
+        checks.append((float(surr.detach()), float(kl_fn().detach()), err))
+        return real_step(policy, surrogate_fn, kl_fn, *args)
+
+    def spy_clip(params, max_norm):
+        params = list(params)
+        bias_grads.append(params[-1].grad.item())  # the critic's output bias
+        return real_clip(params, max_norm)
+
+    monkeypatch.setattr(trpo, "CategoricalPolicy", spy_policy)
+    monkeypatch.setattr(trpo, "ValueNetwork", spy_value)
+    monkeypatch.setattr(trpo, "gae", spy_gae)
+    monkeypatch.setattr(trpo, "natural_gradient_step", spy_step)
+    monkeypatch.setattr(trpo, "_clip_grad", spy_clip)
+    config = trpo.Config(env_id=env_id, n_envs=2, n_steps=12, gamma=0.9, hidden=(8,),
+                         value_epochs=1, value_minibatches=1, max_env_steps=72,
+                         target_return=None)
+    h = trpo.train(config, seed=0, progress=False)
+    assert len(gae_calls) == len(checks) == len(bias_grads) == 3
+    assert h.episode_returns == [5.0] * len(h.episode_returns) and len(h.episode_returns) >= 12
+    # the rollouts continue one another: the observations run 0, 1, 2, 3, 4, 0, ... throughout
+    t = torch.stack(obs_seen)[:, :, 0]
+    expect = (torch.arange(36) % 5).float()[:, None].expand(36, 2)
+    assert torch.equal(t, expect)
+    for rewards, dones, bootstrap, adv in gae_calls:
+        assert dones.sum() >= 4 and abs(bootstrap) > 1e-3
+        # at a time limit r + gamma V(s_final), at a termination r alone
+        np.testing.assert_allclose(rewards, np.where(dones, 1.0 + truncates * bootstrap, 1.0),
+                                   rtol=1e-6, atol=1e-6)
+    for (surr, kl, grad_err), (_, _, _, adv), bias_grad in zip(checks, gae_calls, bias_grads):
+        assert abs(surr) < 1e-6 and abs(kl) < 1e-12 and max(grad_err) < 1e-6
+        # critic loss 1/2 mean (V - R_hat)^2 with R_hat = A_hat + V: d / d bias = -mean(A_hat)
+        assert bias_grad == pytest.approx(-adv.mean(), abs=1e-5)
+        assert abs(adv.mean()) > 1e-3
 
 
 # ---------------------------------------------------------------------- training
