@@ -3,7 +3,7 @@
 The task and the reference model are those of ``book/rl/09-grpo.ipynb``: copy
 three letters after a colon, pre-trained on corrupted copies.  From the same
 pi_ref, each variant of the objective trains with seeds 0-9 and the script
-prints, per variant, the median and the range over the seeds of
+prints, per variant, the median, the quartiles and the range over the seeds of
 
 * the held-out pass rate after 50 and after 150 iterations (4 samples at
   temperature 1 for each of the 128 held-out prompts),
@@ -109,7 +109,8 @@ def main(n_seeds=10, n_procs=2):
     print("| --- | --- | --- | --- | --- |")
     for name in VARIANTS:
         r = np.array([row[2:6] for row in rows if row[0] == name])
-        cells = [f"{np.median(c):.3f} [{c.min():.3f}, {c.max():.3f}]" for c in r.T]
+        cells = [f"{np.median(c):.3f} ({np.percentile(c, 25):.3f}-{np.percentile(c, 75):.3f})"
+                 f" [{c.min():.3f}, {c.max():.3f}]" for c in r.T]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 

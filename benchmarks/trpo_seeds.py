@@ -8,7 +8,7 @@ For each seed it trains ``trpo.Config()`` (training target: mean return of the l
 20 training episodes >= 490, batches of 512 steps, delta = 0.02) with
 ``torch.set_num_threads(1)``, then runs 20 greedy evaluation episodes on environment
 seeds never used in training (10,000 to 10,019).  It prints one row per seed, then the
-median and the range of the environment steps to the target, of the training CPU
+median, the quartiles and the range of the environment steps to the target, of the training CPU
 time (wall time depends on the machine's load) and of the greedy mean returns, and the largest mean KL of any accepted update.
 The table in ``benchmarks/README.md`` is its output; chapter 2.6 quotes it.
 """
@@ -55,9 +55,12 @@ def main() -> None:
         print(f"{seed:>4}  {n_steps:>9,}  {h.wall_time:>6.1f}  {cpu:>6.1f}  {greedy.mean():>11.1f}  "
               f"{greedy.min():>10.0f}  {kl.max():>7.4f}  {np.sum(~np.asarray(h.accepted)):>8}"
               f"{mark}", flush=True)
-    print(f"median env steps {np.median(steps):,.0f} (range {min(steps):,} to {max(steps):,}); "
+    q_steps, q_cpus = np.percentile(steps, [25, 75]), np.percentile(cpus, [25, 75])
+    print(f"median env steps {np.median(steps):,.0f} (quartiles {q_steps[0]:,.0f} and "
+          f"{q_steps[1]:,.0f}; range {min(steps):,} to {max(steps):,}); "
           f"median wall {np.median(walls):.1f} s, CPU {np.median(cpus):.1f} s "
-          f"(range {min(cpus):.1f} to {max(cpus):.1f}); "
+          f"(quartiles {q_cpus[0]:.1f} and {q_cpus[1]:.1f}; "
+          f"range {min(cpus):.1f} to {max(cpus):.1f}); "
           f"greedy means: median {np.median(greedy_means):.1f}, "
           f"min {min(greedy_means):.1f}, {sum(g >= 475 for g in greedy_means)} of "
           f"{len(greedy_means)} >= 475; largest mean KL {max(max_kls):.4f} "
