@@ -10,7 +10,12 @@ tabular gradient; beta dropped from the tabular gradient; chosen and rejected sw
 fit_tabular_dpo's gradient; the ridge missing from that gradient; preference labels drawn
 backwards; pairs allowed to repeat y_1; ties counted 0 in preference_accuracy; the
 reference log-probs replaced by the current policy's in train; train's KL estimate
-reversed.  All were caught by the tests as they stood.
+reversed; the sign of the home advantage in the Bradley-Terry fit, and of its gradient;
+the loss summed instead of averaged; y_2's law not renormalised after removing y_1; the
+ridge without its 1/2 in fit_tabular_dpo's objective; the held-out evaluation against
+the current policy instead of the reference.  All were caught by the tests as they
+stood.  Skipped as equivalent: the held-out reference log-probs computed from the policy
+copy before the first step (it equals the reference then).
 """
 
 import itertools
@@ -374,3 +379,13 @@ def test_train_learns_a_preference_and_is_deterministic():
         assert torch.equal(p, q)
     again = dpo.train(ref, train_pairs, test_pairs, config, seed=1, progress=False)
     assert again.loss == h.loss and again.kl == h.kl
+    # the last evaluation (after the last step), by hand on the held-out pairs: implicit
+    # rewards beta log(pi_theta / pi_ref) with pi_ref the REFERENCE model, not the policy
+    with torch.no_grad():
+        logp = {(name, side): toylm.sequence_logps(model, *toylm.encode_batch(
+                    test_pairs[0], test_pairs[side]))
+                for name, model in (("pi", h.policy), ("ref", ref)) for side in (1, 2)}
+    c = config.beta * (logp["pi", 1] - logp["ref", 1]).numpy()
+    r = config.beta * (logp["pi", 2] - logp["ref", 2]).numpy()
+    assert h.test_margin[-1] == pytest.approx((c - r).mean(), rel=1e-5)
+    assert h.test_accuracy[-1] == np.mean((c > r) + 0.5 * (c == r))

@@ -10,8 +10,9 @@ test_rl_returns.py ran with them): n_step_advantages summing k + 1 terms; its ep
 mask read one step late; gamma dropped from its weights; exact_gae_moments with c =
 lambda instead of gamma lambda; W solved with c instead of c^2; the cross term 2 c delta
 M without its 2; c dropped from the mean m = E[delta] + c P M; c^2 dropped from the
-second moment; gamma dropped from delta; V not set to 0 on terminal states.  All were
-caught by the tests as they stood.
+second moment; gamma dropped from delta; V not set to 0 on terminal states; the n-step
+episode-end mask read at t instead of t + l; the bias's sign; the variance as E[A^2]
+without - mean^2.  All were caught by the tests as they stood.
 """
 
 import numpy as np

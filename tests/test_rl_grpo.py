@@ -8,9 +8,13 @@ log-probs not detached; the reference log-probs not detached; the penalty's sign
 per-token terms not masked; the 'sequence' aggregation computing DAPO's token mean, and
 'token' computing the sequence mean; 'dr_grpo' dividing by the lengths; the loss's sign;
 the rewards reshaped (G, B) so that groups mix prompts; the reference log-probs taken
-from the policy in train; the old log-probs recomputed at every update.  The two missing
-detaches and the reference taken from the policy survived the first run and are caught by
-test_no_gradient_flows_through_the_old_and_reference_log_probs and by the KL check of
+from the policy in train; the old log-probs recomputed at every update; the batch std
+taken of the centred rewards; the clip range 1 + 2 eps; train's logged KL written as k1;
+train not passing Config.scale, or Config.aggregation, on; length_wrong counting the
+best responses too (<= for <).  Six survived at first (the two missing detaches, the
+reference from the policy, scale and aggregation not passed, <= in length_wrong); they
+are caught by test_no_gradient_flows_through_the_old_and_reference_log_probs,
+test_train_passes_its_config_and_logs_by_hand and the KL check of
 test_train_learns_a_verifiable_reward_and_is_deterministic.
 """
 
@@ -326,6 +330,58 @@ def test_train_learns_a_verifiable_reward_and_is_deterministic(tiny):
     again = grpo.train(frozen, frozen, prompts, _reward_digit_first, config, seed=1,
                        progress=False)
     assert again.reward == h.reward and again.kl == h.kl
+
+
+def test_train_passes_its_config_and_logs_by_hand(tiny, monkeypatch):
+    """Spies: groups are rows of one prompt each, scale/eps and clip/beta/aggregation/budget
+    of the Config reach group_advantages and grpo_loss; the logs recomputed by hand."""
+    calls_adv, calls_loss, scored = [], [], []
+    real_adv, real_loss = grpo.group_advantages, grpo.grpo_loss
+
+    def spy_adv(rewards, scale, eps):
+        calls_adv.append((np.array(rewards), scale, eps))
+        return real_adv(rewards, scale, eps)
+
+    def spy_loss(*args):
+        calls_loss.append(args)
+        return real_loss(*args)
+
+    def reward_fn(prompts, responses):
+        rewards = [float(len(r) % 3) for r in responses]
+        scored.append((list(prompts), list(responses), rewards))
+        return rewards
+
+    monkeypatch.setattr(grpo, "group_advantages", spy_adv)
+    monkeypatch.setattr(grpo, "grpo_loss", spy_loss)
+    config = grpo.Config(n_steps=3, prompts_per_step=3, group_size=4, max_new_tokens=4,
+                         scale="none", aggregation="dr_grpo", adv_eps=0.1, clip_eps=0.3,
+                         beta=0.05, n_updates=2)
+    h = grpo.train(tiny, tiny, ["x:", "y:", "z:"], reward_fn, config, seed=2,
+                   progress=False)
+    assert len(calls_adv) == len(scored) == 3 and len(calls_loss) == 6
+    for k, (prompts, responses, rewards) in enumerate(scored):
+        r = np.reshape(rewards, (3, 4))
+        groups = np.reshape(prompts, (3, 4))
+        assert (groups == groups[:, :1]).all()  # one prompt per row: G responses to it
+        got_r, scale, eps = calls_adv[k]
+        np.testing.assert_array_equal(got_r, r)
+        assert (scale, eps) == ("none", 0.1)
+        for args in calls_loss[2 * k:2 * k + 2]:
+            assert tuple(args[5:]) == (0.3, 0.05, "dr_grpo", 4)
+            np.testing.assert_allclose(args[3], (r - r.mean(1, keepdims=True)).ravel(),
+                                       atol=1e-15)  # Dr. GRPO: centred, not scaled
+        # the logs: EOS counts in the length unless the response used the whole budget
+        lengths = np.array([min(len(y) + 1, 4) for y in responses])
+        wrong = (r < r.max(1, keepdims=True)).ravel()
+        assert h.reward[k] == pytest.approx(r.mean(), abs=1e-15)
+        assert h.length[k] == pytest.approx(lengths.mean(), rel=1e-6)  # float32
+        assert h.flat_groups[k] == pytest.approx((r == r[:, :1]).all(1).mean(), abs=1e-15)
+        if wrong.any():
+            assert h.length_wrong[k] == pytest.approx(lengths[wrong].mean(), rel=1e-6)
+        else:
+            assert math.isnan(h.length_wrong[k])
+    assert any(np.reshape(rw, (3, 4)).std(1).max() > 0 for _, _, rw in scored)
+    assert any(not np.isnan(x) and x != l for x, l in zip(h.length_wrong, h.length))
 
 
 def test_train_bad_inputs(tiny):

@@ -9,9 +9,12 @@ best-of-n KL reversed; the bound log n - (n - 1) without the 1/n; pi* with r * b
 r / beta; the sign of the KL penalty in the reward; the leave-one-out baseline divided by
 G instead of G - 1; a baseline that includes the sample itself; the estimate not divided
 by G; train's logged KL reversed; descent instead of ascent; the sign of the d^2 column
-in the best-of-n Gao fit; R^2 with an uncentred total sum of squares.  The baseline over
-G survived the first run (a multiple of an independent baseline is still unbiased) and is
-caught by test_policy_gradient_estimate_by_hand_leave_one_out.  Skipped as equivalent:
+in the best-of-n Gao fit; R^2 with an uncentred total sum of squares; train sampling
+from pi_ref instead of pi_theta; the estimate's policy without pi_ref; the sign of
+beta log d in the RL Gao curve and of its column in the fit.  The baseline over G (a
+multiple of an independent baseline is still unbiased) and the sampling from pi_ref
+survived at first; they are caught by test_policy_gradient_estimate_by_hand_leave_one_out
+and test_train_steps_by_hand.  Skipped as equivalent:
 dropping E_pi[phi] from grad log pi, since the leave-one-out advantages of a group always
 sum to exactly zero.
 """
@@ -159,6 +162,29 @@ def test_train_converges_to_the_kl_regularized_optimum():
     assert abs(h.kl[-1] - rm.kl_divergence(star, pi_ref)) < 0.05
     again = rm.train(proxy, pi_ref, phi, cfg, seed=0, progress=False)
     np.testing.assert_array_equal(h.theta, again.theta)  # reproducible under a seed
+
+
+def test_train_steps_by_hand():
+    """Three steps written out: draw G responses from the CURRENT policy pi_theta (the
+    seed's default_rng stream), ascend the estimate; log the exact KL(pi || pi_ref) and
+    E_pi[r]."""
+    phi, pi_ref, w = _setup(K=6, D=2, seed=8)
+    proxy, gold = phi @ w, -phi[:, 0]
+    cfg = rm.Config(beta=0.3, lr=0.5, group_size=4, n_steps=3, log_every=1)
+    h = rm.train(proxy, pi_ref, phi, cfg, seed=5, gold=gold, progress=False)
+    rng, theta = np.random.default_rng(5), np.zeros(2)
+    for step in range(4):
+        pi = pi_ref * np.exp(phi @ theta)
+        pi /= pi.sum()
+        assert h.kl[step] == pytest.approx(np.sum(pi * np.log(pi / pi_ref)), abs=1e-12)
+        assert h.proxy[step] == pytest.approx(pi @ proxy, abs=1e-12)
+        assert h.gold[step] == pytest.approx(pi @ gold, abs=1e-12)
+        if step < 3:
+            y = rng.choice(6, size=4, p=pi)
+            theta = theta + 0.5 * rm.policy_gradient_estimate(theta, y, proxy, pi_ref, phi, 0.3)
+    assert h.steps == [0, 1, 2, 3] and h.kl[-1] > 1e-3
+    np.testing.assert_allclose(h.theta, theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h.probs, pi, rtol=1e-12)
 
 
 def test_train_step_is_unbiased():

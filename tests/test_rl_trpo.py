@@ -11,9 +11,14 @@ the line search starting at rho^1; the step taken against the gradient; a reject
 not undone; the predicted KL without its 1/2; the ratio inverted in train's surrogate;
 the critic's target A instead of A + V; gamma dropped from the truncation bootstrap; no
 advantage normalisation; the next rollout restarting from the previous first state.
-The critic's target, the truncation bootstrap and the normalisation survived
-the first run and are caught by test_each_step_of_an_iteration_by_hand.  Skipped as equivalent: dropping the detach of
-old_logits in mean_kl (every caller builds them under no_grad).
+Second round: CG's x updated along r instead of p; the line search trying rho * j
+instead of rho^j; the bootstrap also on terminations; truncation not ending the episode;
+gamma and lambda swapped in the call to gae; normalisation by the mean only; the critic's
+loss without 1/2; V(s_0) passed to gae as the last value instead of V(s_T).  Five of
+all these survived at first (the critic's target, the truncation bootstrap's gamma, the
+normalisation, rho * j, V(s_0)); they are caught by test_each_step_of_an_iteration_by_hand
+and test_line_search_on_a_problem_with_a_known_answer.  Skipped as equivalent: dropping
+the detach of old_logits in mean_kl (every caller builds them under no_grad).
 """
 
 from dataclasses import replace
@@ -420,8 +425,11 @@ def test_each_step_of_an_iteration_by_hand(monkeypatch, env_id, truncates):
 
     def spy_gae(rewards, v, last, gamma, lam, dones=None):
         adv = real_gae(rewards, v, last, gamma, lam, dones=dones)
+        t_next = 12 * (len(gae_calls) + 1) % 5  # the observation after the rollout: (t, 0)
         with torch.no_grad():  # V(s_final), s_final = (5, 0): where every episode is cut
             v_final = nets["value"](torch.tensor([[5.0, 0.0]])).item()
+            v_next = nets["value"](torch.tensor([[float(t_next), 0.0]])).item()
+        np.testing.assert_allclose(last, [v_next, v_next], rtol=1e-6)  # V(s_T), not V(s_0)
         gae_calls.append((rewards.copy(), dones.copy(), gamma * v_final, adv.copy()))
         return adv
 
@@ -470,6 +478,38 @@ def test_each_step_of_an_iteration_by_hand(monkeypatch, env_id, truncates):
         # critic loss 1/2 mean (V - R_hat)^2 with R_hat = A_hat + V: d / d bias = -mean(A_hat)
         assert bias_grad == pytest.approx(-adv.mean(), abs=1e-5)
         assert abs(adv.mean()) > 1e-3
+
+
+def test_line_search_on_a_problem_with_a_known_answer():
+    """Linear surrogate g^T d, "KL" 1/2 d^T A d + kappa |d|^4 (Hessian A at d = 0): the
+    natural direction is A^{-1} g, the full step reaches the model's KL delta, and the
+    quartic term makes the true KL 51 delta there, delta/4 + 50 delta/16 at rho = 1/2
+    and delta/16 + 50 delta/256 < delta at rho^2: two backtracks, step rho^2 times full."""
+    torch.manual_seed(0)
+    policy = torch.nn.Linear(2, 1, bias=False).double()
+    params = list(policy.parameters())
+    theta0 = torch.nn.utils.parameters_to_vector(params).detach().clone()
+    A = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
+    g = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    delta, rho = 0.1, 0.5
+    x = torch.linalg.solve(A, g)
+    full = torch.sqrt(2 * delta / (x @ A @ x)) * x  # 1/2 full^T A full = delta
+    kappa = 50 * delta / float(full @ full) ** 2
+
+    def diff():
+        return torch.nn.utils.parameters_to_vector(params) - theta0
+
+    def kl_fn():
+        d = diff()
+        return 0.5 * d @ A @ d + kappa * (d @ d) ** 2
+
+    out = trpo.natural_gradient_step(policy, lambda: g @ diff(), kl_fn, delta, cg_iters=2,
+                                     damping=0.0, backtrack_coef=rho)
+    assert out["accepted"] and out["backtracks"] == 2
+    torch.testing.assert_close(diff().detach(), rho ** 2 * full, rtol=1e-10, atol=1e-12)
+    assert out["predicted_kl"] == pytest.approx(delta, rel=1e-10)
+    assert out["kl"] == pytest.approx(delta / 16 + 50 * delta / 256, rel=1e-10)
+    assert out["improvement"] == pytest.approx(float(g @ full) / 4, rel=1e-10)
 
 
 # ---------------------------------------------------------------------- training
