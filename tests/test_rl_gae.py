@@ -5,14 +5,15 @@ exponential average of the k-step estimators (finite rollouts and episode ends
 included); the exact moments against brute-force enumeration of every trajectory of a
 small acyclic MDP and against a power series on the (cyclic) grid world.
 
-Mutations applied by hand (2026-12-04), each failing at least one test here (the tests of
-test_rl_returns.py ran with them): n_step_advantages summing k + 1 terms; its episode-end
-mask read one step late; gamma dropped from its weights; exact_gae_moments with c =
-lambda instead of gamma lambda; W solved with c instead of c^2; the cross term 2 c delta
-M without its 2; c dropped from the mean m = E[delta] + c P M; c^2 dropped from the
-second moment; gamma dropped from delta; V not set to 0 on terminal states; the n-step
-episode-end mask read at t instead of t + l; the bias's sign; the variance as E[A^2]
-without - mean^2.  All were caught by the tests as they stood.
+Mutations applied by hand (2026-12-04), each failing at least one test here (the tests
+of test_rl_returns.py ran with them): n_step_advantages summing k + 1 terms; its
+episode-end mask read one step late; gamma dropped from its weights; exact_gae_moments
+with c = lambda instead of gamma lambda; W solved with c instead of c^2; the cross term
+2 c delta M without its 2; c dropped from the mean m = E[delta] + c P M; c^2 dropped
+from the second moment; gamma dropped from delta; V not set to 0 on terminal states; the
+n-step episode-end mask read at t instead of t + l; the bias's sign; the variance as
+E[A^2] without - mean^2; M solved with gamma instead of gamma lambda.  All were caught
+by the tests as they stood.
 """
 
 import numpy as np

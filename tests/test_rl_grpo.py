@@ -2,18 +2,19 @@
 
 Mutations applied by hand (2026-12-04), each failing at least one test here: the group
 std with ddof=0; the batch std with ddof=0; advantages not centred; centred by the batch
-mean instead of the group mean; eps dropped; flat groups not set to exactly 0; k3 written
-as k1; the KL reversed (k3 of pi_ref || pi_theta); max instead of min; no clip; the old
-log-probs not detached; the reference log-probs not detached; the penalty's sign; the
-per-token terms not masked; the 'sequence' aggregation computing DAPO's token mean, and
-'token' computing the sequence mean; 'dr_grpo' dividing by the lengths; the loss's sign;
-the rewards reshaped (G, B) so that groups mix prompts; the reference log-probs taken
-from the policy in train; the old log-probs recomputed at every update; the batch std
-taken of the centred rewards; the clip range 1 + 2 eps; train's logged KL written as k1;
-train not passing Config.scale, or Config.aggregation, on; length_wrong counting the
-best responses too (<= for <).  Six survived at first (the two missing detaches, the
-reference from the policy, scale and aggregation not passed, <= in length_wrong); they
-are caught by test_no_gradient_flows_through_the_old_and_reference_log_probs,
+mean instead of the group mean; eps dropped; flat groups not set to exactly 0; k3
+written as k1; the KL reversed (k3 of pi_ref || pi_theta); max instead of min; no clip;
+the old log-probs not detached; the reference log-probs not detached; the penalty's
+sign; the per-token terms not masked; the 'sequence' aggregation computing DAPO's token
+mean, and 'token' computing the sequence mean; 'dr_grpo' dividing by the lengths; the
+loss's sign; the rewards reshaped (G, B) so that groups mix prompts; the reference
+log-probs taken from the policy in train; the old log-probs recomputed at every update;
+the batch std taken of the centred rewards; the clip range 1 + 2 eps; train's logged KL
+written as k1; train not passing Config.scale, or Config.aggregation, on; length_wrong
+counting the best responses too (<= for <); the ratio inverted; the ratio's exponent not
+masked.  Six survived at first (the two missing detaches, the reference from the policy,
+scale and aggregation not passed, <= in length_wrong); they are caught by
+test_no_gradient_flows_through_the_old_and_reference_log_probs,
 test_train_passes_its_config_and_logs_by_hand and the KL check of
 test_train_learns_a_verifiable_reward_and_is_deterministic.
 """

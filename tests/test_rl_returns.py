@@ -2,12 +2,12 @@
 
 Mutations applied by hand (2026-12-04), each failing at least one test here: the sign of
 gamma in the filter of discounted_cumsum; gamma dropped from the TD residual; the dones
-ignored in the TD residual; last_value not bootstrapped; GAE without dones discounting by
-lambda alone; gamma dropped from the recursion with dones; the dones ignored in the
-recursion; the recursion reading dones[t - 1] (off by one); discounted_cumsum's output not reversed
-back; V(s_t) in place of V(s_{t+1}) in the TD residual.  All were caught by the tests
-as they stood; the mutations of n_step_advantages and exact_gae_moments are listed in
-test_rl_gae.py.
+ignored in the TD residual; last_value not bootstrapped; GAE without dones discounting
+by lambda alone; gamma dropped from the recursion with dones; the dones ignored in the
+recursion; the recursion reading dones[t - 1] (off by one); discounted_cumsum's output
+not reversed back; V(s_t) in place of V(s_{t+1}) in the TD residual; reward_to_go
+ignoring gamma.  All were caught by the tests as they stood; the mutations of
+n_step_advantages and exact_gae_moments are listed in test_rl_gae.py.
 """
 
 import numpy as np

@@ -11,14 +11,15 @@ the line search starting at rho^1; the step taken against the gradient; a reject
 not undone; the predicted KL without its 1/2; the ratio inverted in train's surrogate;
 the critic's target A instead of A + V; gamma dropped from the truncation bootstrap; no
 advantage normalisation; the next rollout restarting from the previous first state.
-Second round: CG's x updated along r instead of p; the line search trying rho * j
+Second round: CG's x updated along r instead of p; the detach of old_logits in mean_kl
+dropped; train's KL measured against the current logits; the line search trying rho * j
 instead of rho^j; the bootstrap also on terminations; truncation not ending the episode;
 gamma and lambda swapped in the call to gae; normalisation by the mean only; the critic's
-loss without 1/2; V(s_0) passed to gae as the last value instead of V(s_T).  Five of
-all these survived at first (the critic's target, the truncation bootstrap's gamma, the
-normalisation, rho * j, V(s_0)); they are caught by test_each_step_of_an_iteration_by_hand
-and test_line_search_on_a_problem_with_a_known_answer.  Skipped as equivalent: dropping
-the detach of old_logits in mean_kl (every caller builds them under no_grad).
+loss without 1/2; V(s_0) passed to gae as the last value instead of V(s_T).  Six of all
+these survived at first: the critic's target, the truncation bootstrap's gamma, the
+normalisation, rho * j and V(s_0) are caught by test_each_step_of_an_iteration_by_hand
+and test_line_search_on_a_problem_with_a_known_answer; the missing detach (train builds
+old_logits under no_grad) by test_fisher_vector_product_equals_the_explicit_fisher_matrix.
 """
 
 from dataclasses import replace
@@ -271,6 +272,11 @@ def test_fisher_vector_product_equals_the_explicit_fisher_matrix():
             Fv = trpo.fisher_vector_product(lambda: trpo.mean_kl(policy, obs, old_logits),
                                             params, v, damping)
             torch.testing.assert_close(Fv, F @ v + damping * v, rtol=1e-10, atol=1e-12)
+    # old_logits are held fixed even when handed over with a graph (here recomputed from
+    # the policy at each call): otherwise KL(pi_theta || pi_theta) = 0 and F v would be 0
+    v = torch.randn(n, generator=gen, dtype=torch.float64)
+    Fv = trpo.fisher_vector_product(lambda: trpo.mean_kl(policy, obs, policy(obs)), params, v)
+    torch.testing.assert_close(Fv, F @ v, rtol=1e-10, atol=1e-12)
     # the KL and its gradient vanish at theta_old; its Hessian there is F (symmetric, PSD)
     assert float(trpo.mean_kl(policy, obs, old_logits).detach()) == pytest.approx(0, abs=1e-15)
     assert torch.linalg.eigvalsh(F).min() > -1e-12
