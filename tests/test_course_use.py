@@ -126,3 +126,13 @@ def test_notebook_code_fits_80_columns(path):
             continue
         long += [(i, l) for l in "".join(cell["source"]).splitlines() if len(l) > 80]
     assert not long, f"{len(long)} code lines over 80 columns, e.g. {long[:3]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_code_shows_no_test_markers(path):
+    """Which outputs nbval compares is a cell tag (``nbval-check-output``), not a
+    comment in the code readers see."""
+    shown = [i for i, cell in enumerate(json.loads(path.read_text())["cells"])
+             if cell["cell_type"] == "code"
+             and re.search(r"^\s*#\s*NBVAL_", "".join(cell["source"]), re.M)]
+    assert not shown, f"cells {shown} show an NBVAL comment; use the cell tag instead"
