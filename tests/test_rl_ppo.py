@@ -20,6 +20,8 @@ import torch
 from sprl.rl import ppo
 from sprl.rl.ppo import Config, clipped_objective
 
+from counter_envs import TERMINATED, TRUNCATED  # tests/counter_envs.py
+
 
 def by_cases(ratio, adv, eps):
     """L^CLIP written out case by case (the book's table), one sample at a time."""
@@ -174,33 +176,10 @@ def test_greedy_evaluation_stops_training_at_the_target():
     assert score == h.eval_returns[-1]  # the same deterministic evaluation
 
 
-class _Counter(gym.Env):
-    """Observation (t, 0), reward 1 per step; terminates after ``end`` steps if given."""
-
-    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def __init__(self, end=None):
-        self.end, self.t = end, 0
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0, 0.0], dtype=np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        terminated = self.end is not None and self.t >= self.end
-        return np.array([self.t, 0.0], dtype=np.float32), 1.0, terminated, False, {}
 
 
-gym.register("SprlPPOTruncated-v0", entry_point=_Counter, max_episode_steps=5)
-gym.register("SprlPPOTerminated-v0", entry_point=_Counter, kwargs={"end": 5},
-             max_episode_steps=50)
-
-
-@pytest.mark.parametrize("env_id, truncates", [("SprlPPOTruncated-v0", True),
-                                                ("SprlPPOTerminated-v0", False)])
+@pytest.mark.parametrize("env_id, truncates", [(TRUNCATED, True),
+                                                (TERMINATED, False)])
 def test_truncation_bootstraps_from_the_final_observation(monkeypatch, env_id, truncates):
     """At a time limit the reward passed to GAE is r + gamma V(s_final); at a termination r."""
     values, calls = [], []

@@ -24,7 +24,6 @@ old_logits under no_grad) by test_fisher_vector_product_equals_the_explicit_fish
 
 from dataclasses import replace
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -43,6 +42,8 @@ from sprl.rl.tabular import (
     surrogate,
     trpo_lower_bound,
 )
+
+from counter_envs import TERMINATED, TRUNCATED  # tests/counter_envs.py
 
 
 @pytest.fixture(scope="module")
@@ -379,33 +380,10 @@ def test_line_search_shrinks_the_step_and_rejects_when_nothing_improves():
 
 
 # ---------------------------------------------------------------------- one iteration, by hand
-class _Counter(gym.Env):
-    """Observation (t, 0), reward 1 per step; terminates after ``end`` steps if given."""
-
-    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def __init__(self, end=None):
-        self.end, self.t = end, 0
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0, 0.0], dtype=np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        terminated = self.end is not None and self.t >= self.end
-        return np.array([self.t, 0.0], dtype=np.float32), 1.0, terminated, False, {}
 
 
-gym.register("SprlTRPOTruncated-v0", entry_point=_Counter, max_episode_steps=5)
-gym.register("SprlTRPOTerminated-v0", entry_point=_Counter, kwargs={"end": 5},
-             max_episode_steps=50)
-
-
-@pytest.mark.parametrize("env_id, truncates", [("SprlTRPOTruncated-v0", True),
-                                                ("SprlTRPOTerminated-v0", False)])
+@pytest.mark.parametrize("env_id, truncates", [(TRUNCATED, True),
+                                                (TERMINATED, False)])
 def test_each_step_of_an_iteration_by_hand(monkeypatch, env_id, truncates):
     """Spies on train(): the rollout, the rewards given to GAE, the surrogate at theta_k
     and its gradient, and the critic's loss gradient, each against a hand computation."""
