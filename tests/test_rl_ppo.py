@@ -20,7 +20,7 @@ import torch
 from sprl.rl import ppo
 from sprl.rl.ppo import Config, clipped_objective
 
-from counter_envs import TERMINATED, TRUNCATED  # tests/counter_envs.py
+from counter_envs import STEPS, TERMINATED, TRUNCATED  # tests/counter_envs.py
 
 
 def by_cases(ratio, adv, eps):
@@ -214,31 +214,10 @@ def test_truncation_bootstraps_from_the_final_observation(monkeypatch, env_id, t
 # (issue 12: test the algorithm, not only its outcome)
 
 
-class _Steps(gym.Env):
-    """Observation (t, 0); reward t at step t (1, 2, 3, ...); terminates after ``end``."""
-
-    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def __init__(self, end=None):
-        self.end, self.t = end, 0
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0, 0.0], dtype=np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        terminated = self.end is not None and self.t >= self.end
-        return np.array([self.t, 0.0], dtype=np.float32), float(self.t), terminated, False, {}
-
-
-gym.register("SprlPPOSteps-v0", entry_point=_Steps, max_episode_steps=100)
 
 
 def _roll(n_steps, **kwargs):
-    envs = gym.make_vec("SprlPPOSteps-v0", num_envs=2, vectorization_mode="sync",
+    envs = gym.make_vec(STEPS, num_envs=2, vectorization_mode="sync",
                         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
                         **kwargs)
     obs, _ = envs.reset(seed=0)
