@@ -9,6 +9,7 @@ a failure instead of a stalled run.
 import pytest
 
 from sprl import branching, ctmc, gambling, markov, martingale, random_walk
+from sprl.rl import reward_models
 
 CASES = [
     # would run for hours (5e13 expected rounds)
@@ -46,6 +47,9 @@ CASES = [
     (lambda: branching.binomial_pmf(3, "0.5"), "p"),
     (lambda: branching.extinction_probability(["0.25", "0.5", "0.25"]), "pmf"),
     (lambda: markov.stationary_distribution([["0.5", "0.5"], ["0.5", "0.5"]]), "P"),
+    # one check of positive parameters (_checks.as_positive); float("2") used to pass here
+    (lambda: reward_models.kl_regularized_optimum([0.5, 0.5], [0.0, 1.0], "2"), "beta"),
+    (lambda: ctmc.poisson_process(True, 1.0), "rate"),
     (lambda: branching.poisson_pmf("3"), "lam"),
     (lambda: branching.geometric_pmf("0.5"), "p"),
     (lambda: martingale.normalised_population([[1, 2, 4]], "2"), "mean"),

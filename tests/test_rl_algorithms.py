@@ -157,28 +157,26 @@ def test_each_rollout_starts_where_the_last_ended(monkeypatch):
         assert torch.equal(start, end)
 
 
-def _capture_critic(monkeypatch, module):
-    """Make ``module.ValueNetwork`` record the critic that ``train`` builds."""
-    critics = []
-    real = module.ValueNetwork
+def _record(monkeypatch, module, name):
+    """Replace ``module.name`` by a wrapper that keeps every value it returns
+    (e.g. the critic ``train`` builds, each rollout); return that list."""
+    results = []
+    real = getattr(module, name)
 
-    def build(*args, **kwargs):
-        critics.append(real(*args, **kwargs))
-        return critics[-1]
+    def wrapper(*args, **kwargs):
+        results.append(real(*args, **kwargs))
+        return results[-1]
 
-    monkeypatch.setattr(module, "ValueNetwork", build)
-    return critics
+    monkeypatch.setattr(module, name, wrapper)
+    return results
 
 
 def test_truncated_episodes_bootstrap_from_the_critic_at_the_final_state(monkeypatch):
     # the counter env is cut at 100 steps: rollout 4 (steps 97-128) holds the cut
-    critics = _capture_critic(monkeypatch, a2c)
-    rolls, seen = [], []
-    real_rollout, real_targets = a2c.collect_rollout, a2c.advantages_and_targets
-
-    def rollout_spy(*args):
-        rolls.append(real_rollout(*args))
-        return rolls[-1]
+    critics = _record(monkeypatch, a2c, "ValueNetwork")
+    rolls = _record(monkeypatch, a2c, "collect_rollout")
+    seen = []
+    real_targets = a2c.advantages_and_targets
 
     def targets_spy(rewards, values, dones, bootstrap, gamma, lam):
         roll = rolls[-1]
@@ -188,7 +186,6 @@ def test_truncated_episodes_bootstrap_from_the_critic_at_the_final_state(monkeyp
         seen.append((roll, np.array(bootstrap), v_final))
         return real_targets(rewards, values, dones, bootstrap, gamma, lam)
 
-    monkeypatch.setattr(a2c, "collect_rollout", rollout_spy)
     monkeypatch.setattr(a2c, "advantages_and_targets", targets_spy)
     config = replace(a2c.Config(), env_id="SprlCounter-v0", n_envs=2,
                      max_env_steps=4 * 2 * 32, target_return=None)
@@ -267,13 +264,10 @@ def test_only_the_first_batch_seeds_the_resets(monkeypatch):
 
 @pytest.mark.parametrize("normalize", [False, True])
 def test_the_policy_step_uses_returns_minus_the_baseline(monkeypatch, normalize):
-    critics = _capture_critic(monkeypatch, reinforce)
-    batches, used = [], []
-    real_batch, real_loss = reinforce.episodes_to_batch, reinforce.pseudo_loss
-
-    def batch_spy(*args):
-        batches.append(real_batch(*args))
-        return batches[-1]
+    critics = _record(monkeypatch, reinforce, "ValueNetwork")
+    batches = _record(monkeypatch, reinforce, "episodes_to_batch")
+    used = []
+    real_loss = reinforce.pseudo_loss
 
     def loss_spy(log_prob, advantages):
         obs, _, ret = batches[-1]
@@ -281,7 +275,6 @@ def test_the_policy_step_uses_returns_minus_the_baseline(monkeypatch, normalize)
             used.append((advantages.clone(), ret - critics[0](obs)))
         return real_loss(log_prob, advantages)
 
-    monkeypatch.setattr(reinforce, "episodes_to_batch", batch_spy)
     monkeypatch.setattr(reinforce, "pseudo_loss", loss_spy)
     config = replace(reinforce.Config(), max_env_steps=300, target_return=None,
                      normalize_advantages=normalize)

@@ -22,6 +22,7 @@ __all__ = [
     "as_discount",
     "float_or_array",
     "as_float",
+    "as_positive",
     "broadcast",
     "check_size",
     "MAX_ARRAY_SIZE",
@@ -204,3 +205,14 @@ def as_float(value, name: str, rule: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be {rule}, got {value!r}") from None
+
+
+def as_positive(value, name: str) -> float:
+    """A single finite number ``> 0`` (a rate, a time, a step size, a temperature) as a
+    Python float; booleans, text and arrays are refused with a ``ValueError``."""
+    if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    out = as_float(value, name, "a finite number > 0")
+    if not np.isfinite(out) or out <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return out

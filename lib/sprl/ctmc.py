@@ -24,13 +24,12 @@ Grassmann-Taksar-Heyman (GTH) algorithm used for the stationary law.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from scipy import linalg
 
 from . import _gth as gth
-from ._checks import as_int, as_rng, check_size
+from ._checks import as_int, as_positive, as_rng, check_size
 from ._graph import closed_classes
 
 __all__ = [
@@ -127,15 +126,6 @@ def _as_times(t, name: str = "t") -> np.ndarray:
     if (arr < 0).any():
         raise ValueError(f"{name} must be >= 0, got {arr[arr < 0].flat[0]!r}")
     return arr
-
-
-def _as_positive(value, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
 
 
 # ------------------------------------------------------------------------ transition matrix
@@ -393,7 +383,7 @@ def simulate_ctmc(Q, x0, t_max, rng=None):
     A, q = _rates(Q)
     n = A.shape[0]
     x0 = as_int(x0, "x0", minimum=0, maximum=n - 1)
-    t_max = _as_positive(t_max, "t_max")
+    t_max = as_positive(t_max, "t_max")
     rng = as_rng(rng)
     with np.errstate(invalid="ignore", divide="ignore"):
         cum = np.cumsum(A / np.where(q > 0, q, 1.0)[:, None], axis=1)
@@ -464,8 +454,8 @@ def poisson_process(rate, t_max, rng=None):
     >>> bool(abs(arrivals.size / 1000.0 - 2.0) < 0.2)
     True
     """
-    rate = _as_positive(rate, "rate")
-    t_max = _as_positive(t_max, "t_max")
+    rate = as_positive(rate, "rate")
+    t_max = as_positive(t_max, "t_max")
     rng = as_rng(rng)
     check_size(rate * t_max, "rate * t_max", what="arrivals on average")
     N = rng.poisson(rate * t_max)

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import as_finite_array as _finite
-from .._checks import as_int, as_int_array, as_rng
+from .._checks import as_int, as_int_array, as_positive, as_rng
 from ..progress import progress_bar
 from . import toylm
 from .common import deterministic
@@ -47,13 +47,6 @@ __all__ = [
     "tabular_dpo_loss", "fit_tabular_dpo", "Config", "DPOHistory", "train",
     "preference_accuracy",
 ]
-
-
-def _positive(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------
@@ -261,7 +254,7 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
     loss : torch.Tensor (scalar) or float
     chosen_rewards, rejected_rewards : only with ``return_rewards``
     """
-    beta = _positive(beta, "beta")
+    beta = as_positive(beta, "beta")
     names = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps",
              "ref_rejected_logps")
     values = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
@@ -330,7 +323,7 @@ def optimal_policy(pi_ref, reward, beta: float) -> np.ndarray:
     pi_ref, reward : array_like, shape (n_prompts, n_responses)
     beta : float, ``> 0``
     """
-    beta = _positive(beta, "beta")
+    beta = as_positive(beta, "beta")
     pi_ref, reward = _check_table(pi_ref, reward)
     return scipy.special.softmax(np.log(pi_ref) + reward / beta, axis=1)
 
@@ -342,7 +335,7 @@ def kl_regularised_objective(pi, pi_ref, reward, beta: float) -> np.ndarray:
     Its maximum over :math:`\pi` is :math:`\beta \log Z(x)`, reached at
     :func:`optimal_policy` (section 2.8).  Entries with :math:`\pi = 0` add 0.
     """
-    beta = _positive(beta, "beta")
+    beta = as_positive(beta, "beta")
     pi_ref, reward = _check_table(pi_ref, reward)
     pi = _finite(pi, "pi")
     if pi.shape != pi_ref.shape or (pi < 0).any() or not np.allclose(pi.sum(axis=1), 1.0):
@@ -403,7 +396,7 @@ def tabular_dpo_loss(logits, prompts, chosen, rejected, pi_ref, beta: float):
     loss : float
     grad : numpy.ndarray, the shape of ``logits``
     """
-    beta = _positive(beta, "beta")
+    beta = as_positive(beta, "beta")
     pi_ref, _ = _check_table(pi_ref)
     logits = _finite(logits, "logits")
     if logits.shape != pi_ref.shape:
@@ -438,7 +431,7 @@ def fit_tabular_dpo(prompts, chosen, rejected, pi_ref, beta: float, ridge: float
     numpy.ndarray, shape (n_prompts, n_responses)
         :math:`\pi_\theta`, row-wise softmax of the fitted table.
     """
-    beta = _positive(beta, "beta")
+    beta = as_positive(beta, "beta")
     pi_ref, _ = _check_table(pi_ref)
     if not (isinstance(ridge, (int, float)) and np.isfinite(ridge) and ridge >= 0):
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
@@ -484,8 +477,8 @@ class Config:
     max_grad_norm: float = 1.0  # clip the gradient norm of each step
 
     def __post_init__(self):
-        _positive(self.beta, "beta")
-        _positive(self.lr, "lr")
+        as_positive(self.beta, "beta")
+        as_positive(self.lr, "lr")
         for name in ("batch_size", "n_steps", "eval_every", "kl_samples", "max_new_tokens"):
             as_int(getattr(self, name), name, minimum=1)
 

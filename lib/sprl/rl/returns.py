@@ -25,7 +25,7 @@ import numpy as np
 from scipy import linalg
 from scipy.signal import lfilter
 
-from .._checks import as_discount
+from .._checks import as_discount, as_finite_array
 
 __all__ = [
     "discounted_cumsum",
@@ -38,14 +38,10 @@ __all__ = [
 
 
 def _as_finite(x, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers") from None
+    """:func:`as_finite_array` with a time axis."""
+    arr = as_finite_array(x, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have a time axis (at least 1-D), got a scalar")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
     return arr
 
 

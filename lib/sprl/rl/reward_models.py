@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import as_int, as_pmf, as_rng
+from .._checks import as_int, as_pmf, as_positive, as_rng
 from ..progress import progress_bar
 
 __all__ = [
@@ -60,16 +60,6 @@ def _as_rewards(rewards, n: int, name: str = "rewards") -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must hold finite numbers (no nan or inf)")
     return arr
-
-
-def _as_positive(value, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not np.isfinite(out) or out <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return out
 
 
 def kl_divergence(p, q) -> float:
@@ -116,7 +106,7 @@ def fit_linear_reward_model(phi_a, phi_b, a_preferred, l2: float = 1e-3,
     if y.shape != (phi_a.shape[0],) or not np.isin(y, (0, 1)).all():
         raise ValueError("a_preferred must hold one 0/1 (or bool) label per pair, shape "
                          f"({phi_a.shape[0]},), got shape {y.shape}")
-    l2 = _as_positive(l2, "l2")
+    l2 = as_positive(l2, "l2")
     max_iter = as_int(max_iter, "max_iter", minimum=1)
     x = phi_a - phi_b  # r(a) - r(b) = w . (phi_a - phi_b)
     y = y.astype(float)
@@ -230,7 +220,7 @@ def kl_regularized_optimum(pi_ref, rewards, beta) -> np.ndarray:
     """
     pi_ref = as_pmf(pi_ref, "pi_ref", atol=1e-9)
     rewards = _as_rewards(rewards, pi_ref.size)
-    beta = _as_positive(beta, "beta")
+    beta = as_positive(beta, "beta")
     with np.errstate(divide="ignore"):
         logits = np.log(pi_ref) + rewards / beta
     logits -= logits.max()
@@ -306,7 +296,7 @@ class Config:
     def __post_init__(self):
         if not (np.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta must be a finite number >= 0, got {self.beta}")
-        _as_positive(self.lr, "lr")
+        as_positive(self.lr, "lr")
         as_int(self.group_size, "group_size", minimum=2)
         as_int(self.n_steps, "n_steps", minimum=1)
         as_int(self.log_every, "log_every", minimum=1)
